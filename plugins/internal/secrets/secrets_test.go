@@ -1,0 +1,59 @@
+package secrets
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+func TestRandomString(t *testing.T) {
+	seen := map[string]bool{}
+	for _, n := range []int{1, 16, 32, 33, 100} {
+		s, err := RandomString(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s) != n || !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(s) {
+			t.Fatalf("RandomString(%d) = %q", n, s)
+		}
+		if seen[s] {
+			t.Fatalf("RandomString repeated %q", s)
+		}
+		seen[s] = true
+	}
+	for _, n := range []int{0, -1, 5000} {
+		if _, err := RandomString(n); err == nil {
+			t.Fatalf("RandomString(%d) should fail", n)
+		}
+	}
+}
+
+func TestNewKeyPairSignsAndVerifies(t *testing.T) {
+	priv, pub, err := NewKeyPair("thesis-cluster-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(priv, "-----BEGIN OPENSSH PRIVATE KEY-----") {
+		t.Fatalf("private key is not in OpenSSH format: %.40q", priv)
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(priv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorized, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comment != "thesis-cluster-test" {
+		t.Fatalf("comment = %q", comment)
+	}
+	sig, err := signer.Sign(nil, []byte("data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := authorized.Verify([]byte("data"), sig); err != nil {
+		t.Fatalf("public key does not verify the private key's signature: %v", err)
+	}
+}

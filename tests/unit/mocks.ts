@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** A resource the mocked engine saw registered. */
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+}
+
+/**
+ * Installs Pulumi mocks that record every resource and return its inputs as
+ * outputs (plus `outputs` for a type, when given). Call in beforeAll, then
+ * `await import()` the program.
+ */
+export function installMocks(
+    outputs: Record<string, Record<string, unknown>> = {},
+    stack = "unit",
+): Registered[] {
+    const seen: Registered[] = [];
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                seen.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...(outputs[args.type] ?? {}) } };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return args.inputs;
+            },
+        },
+        "thesis-cluster",
+        stack,
+        false,
+    );
+    return seen;
+}
+
+/** Resolves an Output in a unit test. */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}
