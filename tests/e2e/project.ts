@@ -55,6 +55,12 @@ export class TempProject {
         delete this.env.PULUMI_CONFIG_PASSPHRASE_FILE;
     }
 
+    /** Creates stack NAME with the config of the committed stack file of FROM. */
+    async initStack(name: string, from: string): Promise<void> {
+        fs.copyFileSync(path.join(this.dir, `Pulumi.${from}.yaml`), path.join(this.dir, `Pulumi.${name}.yaml`));
+        await this.ok(["stack", "init", name]);
+    }
+
     /** Runs `pulumi ARGS` in the project; never throws on a non-zero exit. */
     pulumi(args: string[], timeoutMs = 600_000): Promise<RunResult> {
         return new Promise((resolve) => {

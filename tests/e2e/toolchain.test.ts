@@ -28,7 +28,7 @@ describe("offline Pulumi toolchain", () => {
     });
 
     it("previews, deploys with secrets encrypted, then reports no changes", async () => {
-        await project.ok(["stack", "init", stack]);
+        await project.initStack(stack, "local");
         const preview = await project.ok(["preview", "--stack", stack, "--diff"]);
         expect(preview).toMatch(/\+ cluster:index:SshKeyPair: \(create\)/);
 
@@ -46,5 +46,20 @@ describe("offline Pulumi toolchain", () => {
 
         // --expect-no-changes makes the CLI fail on any pending change.
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 300_000);
+
+    it("refuses bad config before touching anything, and keeps what is built", async () => {
+        const before = JSON.parse(await project.ok(["stack", "export", "--stack", stack])).deployment.resources.length;
+        await project.ok(["config", "set", "--path", "nodes[7].addresses.internal", "10.0.200.6", "--stack", stack]);
+        for (const cmd of ["preview", "up"]) {
+            const r = await project.pulumi(cmd === "up" ? ["up", "--stack", stack, "--yes"] : ["preview", "--stack", stack]);
+            expect(r.code).not.toBe(0);
+            expect(r.stdout + r.stderr).toContain(
+                'thesis-cluster:nodes[7].addresses.internal: "10.0.200.6" is outside network internal (10.0.100.0/24)',
+            );
+        }
+        const after = JSON.parse(await project.ok(["stack", "export", "--stack", stack])).deployment.resources;
+        expect(after).toHaveLength(before);
+        expect(after.map((r: { type: string }) => r.type)).toContain("cluster:index:SshKeyPair");
     }, 300_000);
 });

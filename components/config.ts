@@ -1,0 +1,344 @@
+/**
+ * The stack config model: networks, nodes, roles. Parsed and checked before any
+ * resource exists, so bad input stops `pulumi up` with a message that names the
+ * key and the value, and nothing already built is touched.
+ *
+ * Every key is documented in docs/config.md with its default.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+
+/** The config namespace: the project name in Pulumi.yaml. */
+export const NAMESPACE = "thesis-cluster";
+
+export const BACKENDS = ["nspawn", "virtualbox", "existing"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export const NETWORKS = ["internal", "external"] as const;
+export type NetworkName = (typeof NETWORKS)[number];
+
+const nodeName = z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,30}$/, "must be a host name: a lower-case letter, then letters, digits or '-' (31 at most)");
+
+const networkSchema = z
+    .object({
+        /** The subnet, e.g. 10.0.100.0/24. */
+        cidr: z.string(),
+        /** The virtual IP the active director holds. */
+        vip: z.string(),
+        /** The host's own address on this network (external only: the workstation's side). */
+        hostAddress: z.string().optional(),
+    })
+    .strict();
+
+const diskSchema = z
+    .object({
+        /** Size of the extra disk in MiB. */
+        sizeMb: z.number().int().min(64).max(1024 * 1024),
+    })
+    .strict();
+
+const bondSchema = z
+    .object({
+        /** NICs enslaved to bond0 on the internal network. Default 2. */
+        slaves: z.number().int().min(2).max(8).default(2),
+        mode: z.enum(["802.3ad", "balance-rr", "active-backup"]).default("802.3ad"),
+        miimon: z.number().int().min(0).max(10000).default(100),
+        lacpRate: z.enum(["fast", "slow"]).default("fast"),
+        mtu: z.number().int().min(576).max(9216).default(9000),
+    })
+    .strict();
+
+const sshSchema = z
+    .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).default(22),
+        user: z.string().min(1).default("root"),
+    })
+    .strict();
+
+const nodeSchema = z
+    .object({
+        name: nodeName,
+        /** Memory in MiB. Default by role: directors 1024, others 512. */
+        memoryMb: z.number().int().min(128).max(1024 * 1024).optional(),
+        /** Virtual CPUs. Default 1. */
+        cpus: z.number().int().min(1).max(64).default(1),
+        addresses: z
+            .object({
+                internal: z.string(),
+                external: z.string().optional(),
+            })
+            .strict(),
+        /** bond0 over several NICs on the internal network (the thesis' nas). */
+        bond: bondSchema.optional(),
+        /** Extra disks, seen by the guest as /dev/sdb, /dev/sdc, … in order. */
+        disks: z.array(diskSchema).max(8).default([]),
+        /** How to reach the node with the `existing` backend. */
+        ssh: sshSchema.optional(),
+    })
+    .strict();
+
+const rolesSchema = z
+    .object({
+        /** The VRRP pair, the first one is the MASTER (higher priority). */
+        directors: z.array(nodeName),
+        compute: z.array(nodeName),
+        nas: nodeName,
+        san: z.array(nodeName),
+    })
+    .strict();
+
+export type NodeSpec = z.infer<typeof nodeSchema> & { memoryMb: number };
+export type BondSpec = z.infer<typeof bondSchema>;
+export type Roles = z.infer<typeof rolesSchema>;
+
+export interface NetworkSpec {
+    name: NetworkName;
+    cidr: string;
+    /** Network address and prefix length, parsed. */
+    prefix: [ipaddr.IPv4, number];
+    vip: string;
+    hostAddress?: string;
+}
+
+export interface ClusterConfig {
+    backend: Backend;
+    networks: Record<NetworkName, NetworkSpec>;
+    nodes: NodeSpec[];
+    roles: Roles;
+}
+
+/** Thrown for bad stack config; lists every problem found, one a line. */
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid stack config:\n  ${problems.join("\n  ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Where a value sits in `pulumi config` terms: thesis-cluster:nodes[2].addresses.internal */
+function keyOf(path: readonly PropertyKey[]): string {
+    let key = NAMESPACE;
+    path.forEach((p, i) => {
+        if (typeof p === "number") {
+            key += `[${p}]`;
+        } else {
+            key += i === 0 ? `:${String(p)}` : `.${String(p)}`;
+        }
+    });
+    return key;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+    let v = raw;
+    for (const p of path) {
+        if (v === null || typeof v !== "object") {
+            return undefined;
+        }
+        v = (v as Record<PropertyKey, unknown>)[p];
+    }
+    return v;
+}
+
+function show(v: unknown): string {
+    return v === undefined ? "(unset)" : JSON.stringify(v);
+}
+
+const topSchema = z
+    .object({
+        /** Which machine layer builds the nodes. Default nspawn. */
+        backend: z.enum(BACKENDS).default("nspawn"),
+        networks: z.object({ internal: networkSchema, external: networkSchema }).strict(),
+        nodes: z.array(nodeSchema).min(1),
+        roles: rolesSchema,
+    })
+    .strict();
+
+/** The keys this model reads; others in the namespace belong to other components. */
+export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles"] as const;
+
+function parseIPv4(s: string): ipaddr.IPv4 | undefined {
+    return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
+}
+
+/**
+ * Parses and checks the stack config. `raw` maps each key of CONFIG_KEYS to its
+ * value as Pulumi hands it over (objects already decoded from JSON).
+ */
+export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig {
+    const parsed = topSchema.safeParse(raw);
+    if (!parsed.success) {
+        throw new ConfigError(
+            parsed.error.issues.map((i) => `${keyOf(i.path)}: ${show(valueAt(raw, i.path))} ${i.message}`),
+        );
+    }
+    const cfg = parsed.data;
+    const problems: string[] = [];
+    const bad = (path: PropertyKey[], msg: string) => problems.push(`${keyOf(path)}: ${show(valueAt(raw, path))} ${msg}`);
+
+    // Networks: a valid IPv4 CIDR; VIP and host address inside it.
+    const networks = {} as Record<NetworkName, NetworkSpec>;
+    for (const name of NETWORKS) {
+        const n = cfg.networks[name];
+        let prefix: [ipaddr.IPv4, number] | undefined;
+        try {
+            const [addr, len] = ipaddr.IPv4.parseCIDR(n.cidr);
+            if (addr.toString() !== ipaddr.IPv4.networkAddressFromCIDR(n.cidr).toString()) {
+                bad(["networks", name, "cidr"], `has host bits set; the network is ${ipaddr.IPv4.networkAddressFromCIDR(n.cidr)}/${len}`);
+            } else if (len < 8 || len > 30) {
+                bad(["networks", name, "cidr"], "must have a prefix length between 8 and 30");
+            } else {
+                prefix = [addr, len];
+            }
+        } catch {
+            bad(["networks", name, "cidr"], "is not an IPv4 network in CIDR form (like 10.0.100.0/24)");
+        }
+        networks[name] = { name, cidr: n.cidr, prefix: prefix ?? [ipaddr.IPv4.parse("0.0.0.0"), 0], vip: n.vip, hostAddress: n.hostAddress };
+    }
+    const validPrefix = (name: NetworkName) => networks[name].prefix[1] > 0;
+
+    // Every address in one list, to check form, subnet and uniqueness together.
+    const addrs: { path: PropertyKey[]; network: NetworkName; value: string; what: string }[] = [];
+    for (const name of NETWORKS) {
+        addrs.push({ path: ["networks", name, "vip"], network: name, value: cfg.networks[name].vip, what: `the ${name} VIP` });
+        const host = cfg.networks[name].hostAddress;
+        if (host !== undefined) {
+            addrs.push({ path: ["networks", name, "hostAddress"], network: name, value: host, what: `the host's ${name} address` });
+        }
+    }
+    cfg.nodes.forEach((node, i) => {
+        for (const name of NETWORKS) {
+            const value = node.addresses[name];
+            if (value !== undefined) {
+                addrs.push({ path: ["nodes", i, "addresses", name], network: name, value, what: `${node.name}'s ${name} address` });
+            }
+        }
+    });
+    const owner = new Map<string, string>();
+    for (const a of addrs) {
+        const ip = parseIPv4(a.value);
+        if (!ip) {
+            bad(a.path, "is not an IPv4 address");
+            continue;
+        }
+        const net = networks[a.network];
+        if (validPrefix(a.network)) {
+            if (!ip.match(net.prefix)) {
+                bad(a.path, `is outside network ${a.network} (${net.cidr})`);
+                continue;
+            }
+            const first = ipaddr.IPv4.networkAddressFromCIDR(net.cidr).toString();
+            const last = ipaddr.IPv4.broadcastAddressFromCIDR(net.cidr).toString();
+            if (ip.toString() === first || ip.toString() === last) {
+                bad(a.path, `is the ${ip.toString() === first ? "network" : "broadcast"} address of ${net.cidr}`);
+                continue;
+            }
+        }
+        const prev = owner.get(ip.toString());
+        if (prev !== undefined) {
+            bad(a.path, `is already ${prev}`);
+        } else {
+            owner.set(ip.toString(), a.what);
+        }
+    }
+
+    // Node names are unique.
+    const index = new Map<string, number>();
+    cfg.nodes.forEach((node, i) => {
+        if (index.has(node.name)) {
+            bad(["nodes", i, "name"], `is a duplicate of nodes[${index.get(node.name)}]`);
+        } else {
+            index.set(node.name, i);
+        }
+        if (node.ssh && cfg.backend !== "existing") {
+            bad(["nodes", i, "ssh"], `is only used with backend "existing" (backend is "${cfg.backend}")`);
+        }
+        if (!node.ssh && cfg.backend === "existing") {
+            bad(["nodes", i, "ssh"], `is required with backend "existing": how to reach ${node.name}`);
+        }
+    });
+
+    // Roles name known nodes, in the numbers the cluster needs, once each.
+    const roleCount: Record<keyof Roles, [number, number]> = {
+        directors: [2, 2],
+        compute: [1, 64],
+        nas: [1, 1],
+        san: [1, 64],
+    };
+    const roleOf = new Map<string, string>();
+    for (const role of Object.keys(roleCount) as (keyof Roles)[]) {
+        const value = cfg.roles[role];
+        const members = typeof value === "string" ? [value] : value;
+        const [min, max] = roleCount[role];
+        if (members.length < min || members.length > max) {
+            bad(["roles", role], min === max ? `must name exactly ${min} node(s)` : `must name at least ${min} node(s)`);
+        }
+        members.forEach((m, j) => {
+            const path: PropertyKey[] = typeof value === "string" ? ["roles", role] : ["roles", role, j];
+            if (!index.has(m)) {
+                bad(path, "is not a node in thesis-cluster:nodes");
+                return;
+            }
+            const other = roleOf.get(m);
+            if (other !== undefined) {
+                bad(path, `already has role ${other}`);
+                return;
+            }
+            roleOf.set(m, role);
+        });
+    }
+    for (const d of cfg.roles.directors) {
+        const i = index.get(d);
+        if (i !== undefined && cfg.nodes[i].addresses.external === undefined) {
+            bad(["nodes", i, "addresses", "external"], `is required: ${d} is a director and holds the external VIP`);
+        }
+    }
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+
+    const nodes = cfg.nodes.map((n) => ({
+        ...n,
+        memoryMb: n.memoryMb ?? (cfg.roles.directors.includes(n.name) ? 1024 : 512),
+    }));
+    return { backend: cfg.backend, networks, nodes, roles: cfg.roles };
+}
+
+/** The node's role, for naming and defaults. */
+export function roleOf(cfg: ClusterConfig, node: string): keyof Roles | undefined {
+    if (cfg.roles.directors.includes(node)) return "directors";
+    if (cfg.roles.compute.includes(node)) return "compute";
+    if (cfg.roles.nas === node) return "nas";
+    if (cfg.roles.san.includes(node)) return "san";
+    return undefined;
+}
+
+/**
+ * Reads the stack config through Pulumi and checks it. A problem ends the
+ * program with a RunError (message only, no stack trace) before any resource
+ * is registered, so the engine changes nothing.
+ */
+export function loadClusterConfig(): ClusterConfig {
+    const c = new pulumi.Config(NAMESPACE);
+    const raw: Record<string, unknown> = {};
+    for (const key of CONFIG_KEYS) {
+        const text = c.get(key);
+        if (text === undefined) continue;
+        try {
+            raw[key] = key === "backend" ? text : JSON.parse(text);
+        } catch {
+            raw[key] = text;
+        }
+    }
+    try {
+        return parseClusterConfig(raw);
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            throw new pulumi.RunError(e.message);
+        }
+        throw e;
+    }
+}

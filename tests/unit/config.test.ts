@@ -1,0 +1,155 @@
+import { ConfigError, parseClusterConfig } from "../../components/config";
+import { stackConfig } from "./stackfiles";
+
+/** The local stack's config with `edit` applied to a deep copy. */
+function variant(edit: (c: any) => void): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const c = structuredClone(stackConfig("local"));
+    edit(c);
+    return c;
+}
+
+function problems(raw: Record<string, unknown>): string[] {
+    try {
+        parseClusterConfig(raw);
+    } catch (e) {
+        if (e instanceof ConfigError) return e.problems;
+        throw e;
+    }
+    throw new Error("config was accepted");
+}
+
+describe("stack config", () => {
+    it.each(["local", "lab"])("accepts the committed %s stack: the thesis topology", (stack) => {
+        const cfg = parseClusterConfig(stackConfig(stack));
+        expect(cfg.nodes.map((n) => n.name)).toEqual([
+            "cluster1", "master2", "cluster2", "cluster3", "cluster4", "cluster5", "nas", "san1", "san2", "san3",
+        ]);
+        expect(cfg.networks.internal.vip).toBe("10.0.100.200");
+        expect(cfg.networks.external.vip).toBe("192.168.1.200");
+        expect(cfg.roles.directors).toEqual(["cluster1", "master2"]);
+        const nas = cfg.nodes.find((n) => n.name === "nas");
+        expect(nas?.bond).toEqual({ slaves: 2, mode: "802.3ad", miimon: 100, lacpRate: "fast", mtu: 9000 });
+        expect(cfg.nodes.find((n) => n.name === "san2")?.disks).toEqual([{ sizeMb: 1024 }, { sizeMb: 1024 }]);
+        expect(cfg.backend).toBe(stack === "local" ? "nspawn" : "virtualbox");
+    });
+
+    it("defaults memory by role and cpus to 1", () => {
+        const cfg = parseClusterConfig(variant((c) => {
+            delete c.nodes[0].memoryMb;
+            delete c.nodes[2].memoryMb;
+        }));
+        expect(cfg.nodes[0]).toMatchObject({ memoryMb: 1024, cpus: 1 });
+        expect(cfg.nodes[2]).toMatchObject({ memoryMb: 512, cpus: 1 });
+    });
+
+    it("refuses a duplicate node name", () => {
+        expect(problems(variant((c) => { c.nodes[3].name = "cluster2"; }))).toContain(
+            'thesis-cluster:nodes[3].name: "cluster2" is a duplicate of nodes[2]',
+        );
+    });
+
+    it("refuses a duplicate address", () => {
+        expect(problems(variant((c) => { c.nodes[5].addresses.internal = "10.0.100.3"; }))).toEqual([
+            "thesis-cluster:nodes[5].addresses.internal: \"10.0.100.3\" is already cluster3's internal address",
+        ]);
+    });
+
+    it("refuses an address outside its network", () => {
+        expect(problems(variant((c) => { c.nodes[7].addresses.internal = "10.0.200.6"; }))).toEqual([
+            'thesis-cluster:nodes[7].addresses.internal: "10.0.200.6" is outside network internal (10.0.100.0/24)',
+        ]);
+    });
+
+    it("refuses the network and broadcast addresses", () => {
+        expect(problems(variant((c) => { c.nodes[2].addresses.internal = "10.0.100.255"; }))).toEqual([
+            'thesis-cluster:nodes[2].addresses.internal: "10.0.100.255" is the broadcast address of 10.0.100.0/24',
+        ]);
+    });
+
+    it("refuses a VIP that collides with a node address", () => {
+        expect(problems(variant((c) => { c.networks.internal.vip = "10.0.100.50"; }))).toEqual([
+            'thesis-cluster:nodes[1].addresses.internal: "10.0.100.50" is already the internal VIP',
+        ]);
+    });
+
+    it("refuses the thesis' typo: master2's VIP as 100.0.100.200", () => {
+        expect(problems(variant((c) => { c.networks.internal.vip = "100.0.100.200"; }))).toEqual([
+            'thesis-cluster:networks.internal.vip: "100.0.100.200" is outside network internal (10.0.100.0/24)',
+        ]);
+    });
+
+    it("refuses a role that names an unknown node", () => {
+        expect(problems(variant((c) => { c.roles.compute[1] = "cluster9"; }))).toEqual([
+            'thesis-cluster:roles.compute[1]: "cluster9" is not a node in thesis-cluster:nodes',
+        ]);
+    });
+
+    it("refuses too few nodes for a role", () => {
+        expect(problems(variant((c) => { c.roles.directors = ["cluster1"]; }))).toEqual([
+            'thesis-cluster:roles.directors: ["cluster1"] must name exactly 2 node(s)',
+        ]);
+        expect(problems(variant((c) => { c.roles.san = []; }))).toEqual([
+            "thesis-cluster:roles.san: [] must name at least 1 node(s)",
+        ]);
+    });
+
+    it("refuses a node in two roles", () => {
+        expect(problems(variant((c) => { c.roles.san[0] = "cluster2"; }))).toEqual([
+            'thesis-cluster:roles.san[0]: "cluster2" already has role compute',
+        ]);
+    });
+
+    it("refuses a director without an external address", () => {
+        expect(problems(variant((c) => { delete c.nodes[1].addresses.external; }))).toEqual([
+            "thesis-cluster:nodes[1].addresses.external: (unset) is required: master2 is a director and holds the external VIP",
+        ]);
+    });
+
+    it("refuses malformed addresses and networks", () => {
+        expect(problems(variant((c) => { c.nodes[4].addresses.internal = "10.0.100.300"; }))).toEqual([
+            'thesis-cluster:nodes[4].addresses.internal: "10.0.100.300" is not an IPv4 address',
+        ]);
+        expect(problems(variant((c) => { c.networks.external.cidr = "192.168.1.0/33"; }))).toContain(
+            'thesis-cluster:networks.external.cidr: "192.168.1.0/33" is not an IPv4 network in CIDR form (like 10.0.100.0/24)',
+        );
+        expect(problems(variant((c) => { c.networks.internal.cidr = "10.0.100.7/24"; }))).toContain(
+            'thesis-cluster:networks.internal.cidr: "10.0.100.7/24" has host bits set; the network is 10.0.100.0/24',
+        );
+    });
+
+    it("refuses wrong types, unknown keys and bad names, naming key and value", () => {
+        expect(problems(variant((c) => { c.nodes[0].memoryMb = "lots"; }))).toEqual([
+            'thesis-cluster:nodes[0].memoryMb: "lots" Invalid input: expected number, received string',
+        ]);
+        expect(problems(variant((c) => { c.nodes[0].nics = 3; }))[0]).toMatch(
+            /^thesis-cluster:nodes\[0\]: .* Unrecognized key: "nics"$/,
+        );
+        expect(problems(variant((c) => { c.nodes[2].name = "Cluster_2"; }))[0]).toMatch(
+            /^thesis-cluster:nodes\[2\]\.name: "Cluster_2" must be a host name/,
+        );
+        expect(problems(variant((c) => { c.backend = "docker"; }))[0]).toMatch(
+            /^thesis-cluster:backend: "docker" Invalid option: expected one of "nspawn"\|"virtualbox"\|"existing"$/,
+        );
+    });
+
+    it("needs ssh endpoints with the existing backend, and only there", () => {
+        const msgs = problems(variant((c) => { c.backend = "existing"; }));
+        expect(msgs).toHaveLength(10);
+        expect(msgs[0]).toBe('thesis-cluster:nodes[0].ssh: (unset) is required with backend "existing": how to reach cluster1');
+        expect(problems(variant((c) => { c.nodes[0].ssh = { host: "h" }; }))).toEqual([
+            'thesis-cluster:nodes[0].ssh: {"host":"h"} is only used with backend "existing" (backend is "nspawn")',
+        ]);
+    });
+
+    it("reports every problem at once", () => {
+        const msgs = problems(variant((c) => {
+            c.nodes[3].name = "cluster2";
+            c.nodes[5].addresses.internal = "10.0.100.3";
+        }));
+        expect(msgs).toEqual([
+            'thesis-cluster:nodes[5].addresses.internal: "10.0.100.3" is already cluster2\'s internal address',
+            'thesis-cluster:nodes[3].name: "cluster2" is a duplicate of nodes[2]',
+            'thesis-cluster:roles.compute[1]: "cluster3" is not a node in thesis-cluster:nodes',
+        ]);
+    });
+});
