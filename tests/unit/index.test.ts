@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { installMocks, Registered, valueOf } from "./mocks";
+import { installMocks, Registered, useStackConfig, valueOf } from "./mocks";
+import { stackConfig } from "./stackfiles";
 
 describe("program", () => {
     let seen: Registered[];
@@ -10,6 +11,7 @@ describe("program", () => {
         seen = installMocks({
             "cluster:index:SshKeyPair": { publicKey: "ssh-ed25519 AAAA test", privateKey: "PRIVATE" },
         });
+        useStackConfig(stackConfig("local"));
         program = await import("../../index");
     });
 
@@ -18,6 +20,13 @@ describe("program", () => {
         expect(key?.name).toBe("admin-key");
         expect(key?.inputs.comment).toBe("thesis-cluster-unit");
         expect(await valueOf(program.adminPublicKey)).toBe("ssh-ed25519 AAAA test");
+    });
+
+    it("exports every node with its role and addresses, and both VIPs", () => {
+        expect(Object.keys(program.nodes)).toHaveLength(10);
+        expect(program.nodes.nas).toEqual({ role: "nas", addresses: { internal: "10.0.100.100" } });
+        expect(program.nodes.master2.addresses.external).toBe("192.168.1.102");
+        expect(program.vips).toEqual({ internal: "10.0.100.200", external: "192.168.1.200" });
     });
 
     it("uses the provider version written in plugins/VERSION", async () => {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { NAMESPACE } from "../../components/config";
 
 /** A resource the mocked engine saw registered. */
 export interface Registered {
@@ -32,6 +33,18 @@ export function installMocks(
         false,
     );
     return seen;
+}
+
+/**
+ * Hands the program the `thesis-cluster:*` config of a committed stack file, as
+ * the CLI would (objects JSON-encoded).
+ */
+export function useStackConfig(config: Record<string, unknown>): void {
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        all[`${NAMESPACE}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    pulumi.runtime.setAllConfig(all);
 }
 
 /** Resolves an Output in a unit test. */
