@@ -181,25 +181,27 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
 
     // Networks: a valid IPv4 CIDR; VIP and host address inside it.
     const networks = {} as Record<NetworkName, NetworkSpec>;
+    // Network and broadcast address of each valid network, as strings.
+    const ends = {} as Record<NetworkName, [string, string]>;
     for (const name of NETWORKS) {
         const n = cfg.networks[name];
         let prefix: [ipaddr.IPv4, number] | undefined;
         try {
             const [addr, len] = ipaddr.IPv4.parseCIDR(n.cidr);
-            if (addr.toString() !== ipaddr.IPv4.networkAddressFromCIDR(n.cidr).toString()) {
-                bad(["networks", name, "cidr"], `has host bits set; the network is ${ipaddr.IPv4.networkAddressFromCIDR(n.cidr)}/${len}`);
+            const network = ipaddr.IPv4.networkAddressFromCIDR(n.cidr).toString();
+            if (addr.toString() !== network) {
+                bad(["networks", name, "cidr"], `has host bits set; the network is ${network}/${len}`);
             } else if (len < 8 || len > 30) {
                 bad(["networks", name, "cidr"], "must have a prefix length between 8 and 30");
             } else {
                 prefix = [addr, len];
+                ends[name] = [network, ipaddr.IPv4.broadcastAddressFromCIDR(n.cidr).toString()];
             }
         } catch {
             bad(["networks", name, "cidr"], "is not an IPv4 network in CIDR form (like 10.0.100.0/24)");
         }
         networks[name] = { name, cidr: n.cidr, prefix: prefix ?? [ipaddr.IPv4.parse("0.0.0.0"), 0], vip: n.vip, hostAddress: n.hostAddress };
     }
-    const validPrefix = (name: NetworkName) => networks[name].prefix[1] > 0;
-
     // Every address in one list, to check form, subnet and uniqueness together.
     const addrs: { path: PropertyKey[]; network: NetworkName; value: string; what: string }[] = [];
     for (const name of NETWORKS) {
@@ -225,13 +227,12 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             continue;
         }
         const net = networks[a.network];
-        if (validPrefix(a.network)) {
+        if (ends[a.network] !== undefined) {
             if (!ip.match(net.prefix)) {
                 bad(a.path, `is outside network ${a.network} (${net.cidr})`);
                 continue;
             }
-            const first = ipaddr.IPv4.networkAddressFromCIDR(net.cidr).toString();
-            const last = ipaddr.IPv4.broadcastAddressFromCIDR(net.cidr).toString();
+            const [first, last] = ends[a.network];
             if (ip.toString() === first || ip.toString() === last) {
                 bad(a.path, `is the ${ip.toString() === first ? "network" : "broadcast"} address of ${net.cidr}`);
                 continue;
@@ -268,7 +269,7 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         nas: [1, 1],
         san: [1, 64],
     };
-    const roleOf = new Map<string, string>();
+    const assigned = new Map<string, string>();
     for (const role of Object.keys(roleCount) as (keyof Roles)[]) {
         const value = cfg.roles[role];
         const members = typeof value === "string" ? [value] : value;
@@ -282,12 +283,12 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
                 bad(path, "is not a node in thesis-cluster:nodes");
                 return;
             }
-            const other = roleOf.get(m);
+            const other = assigned.get(m);
             if (other !== undefined) {
                 bad(path, `already has role ${other}`);
                 return;
             }
-            roleOf.set(m, role);
+            assigned.set(m, role);
         });
     }
     for (const d of cfg.roles.directors) {

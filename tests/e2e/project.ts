@@ -50,7 +50,6 @@ export class TempProject {
             PULUMI_CONFIG_PASSPHRASE: `e2e-${label}`,
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            PULUMI_HOME: process.env.PULUMI_HOME,
         };
         delete this.env.PULUMI_CONFIG_PASSPHRASE_FILE;
     }

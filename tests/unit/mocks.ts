@@ -28,7 +28,7 @@ export function installMocks(
                 return args.inputs;
             },
         },
-        "thesis-cluster",
+        NAMESPACE,
         stack,
         false,
     );
