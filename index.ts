@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadClusterConfig, roleOf } from "./components/config";
+import { loadClusterConfig } from "./components/config";
+import { MachineLayer } from "./components/machines";
 import { SshKeyPair } from "./components/provider";
 
 // Checked before any resource exists: bad config changes nothing.
@@ -9,9 +10,29 @@ const stack = pulumi.getStack();
 // One key pair per stack reaches every machine; nothing is typed by hand.
 const adminKey = new SshKeyPair("admin-key", { comment: `thesis-cluster-${stack}` });
 
+const layer = new MachineLayer("cluster", {
+    cfg,
+    stack,
+    privateKey: adminKey.privateKey,
+    publicKey: adminKey.publicKey,
+});
+
 export const adminPublicKey = adminKey.publicKey;
+/** For other stacks and tools that log in to the machines; a Pulumi secret. */
+export const adminPrivateKey = pulumi.secret(adminKey.privateKey);
 export const backend = cfg.backend;
+export const networks = layer.networks;
 export const nodes = Object.fromEntries(
-    cfg.nodes.map((n) => [n.name, { role: roleOf(cfg, n.name), addresses: n.addresses }]),
+    Object.values(layer.machines).map((m) => [
+        m.name,
+        {
+            role: m.role,
+            addresses: m.node.addresses,
+            ssh: m.endpoint,
+            hostKey: m.hostKey,
+            disks: m.devices,
+            state: m.state,
+        },
+    ]),
 );
 export const vips = { internal: cfg.networks.internal.vip, external: cfg.networks.external.vip };

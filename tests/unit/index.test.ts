@@ -3,14 +3,21 @@ import * as path from "path";
 import { installMocks, Registered, useStackConfig, valueOf } from "./mocks";
 import { stackConfig } from "./stackfiles";
 
+/** Outputs the mocked provider gives each resource type. */
+export const PROVIDER_OUTPUTS = {
+    "cluster:index:SshKeyPair": { publicKey: "ssh-ed25519 AAAA test", privateKey: "PRIVATE" },
+    "cluster:nspawn:BaseImage": { path: "/var/cache/thesis-cluster/images/trixie-0123456789abcdef/rootfs" },
+    "cluster:remote:Command": { stdout: "running\n" },
+};
+
 describe("program", () => {
     let seen: Registered[];
     let program: typeof import("../../index");
 
     beforeAll(async () => {
-        seen = installMocks({
-            "cluster:index:SshKeyPair": { publicKey: "ssh-ed25519 AAAA test", privateKey: "PRIVATE" },
-        });
+        seen = installMocks(PROVIDER_OUTPUTS, "unit", (args) =>
+            args.type === "cluster:nspawn:Machine" ? { hostKey: `ssh-ed25519 HOST${args.name}`, devices: [] } : {},
+        );
         useStackConfig(stackConfig("local"));
         program = await import("../../index");
     });
@@ -22,10 +29,20 @@ describe("program", () => {
         expect(await valueOf(program.adminPublicKey)).toBe("ssh-ed25519 AAAA test");
     });
 
-    it("exports every node with its role and addresses, and both VIPs", () => {
+    it("exports every node with its role, addresses, SSH endpoint, host key and state, and both VIPs", async () => {
         expect(Object.keys(program.nodes)).toHaveLength(10);
-        expect(program.nodes.nas).toEqual({ role: "nas", addresses: { internal: "10.0.100.100" } });
-        expect(program.nodes.master2.addresses.external).toBe("192.168.1.102");
+        const nas = program.nodes.nas;
+        expect(nas.role).toBe("nas");
+        expect(nas.addresses).toEqual({ internal: "10.0.100.100" });
+        expect(nas.ssh).toEqual({
+            host: "10.0.100.100",
+            port: 22,
+            user: "root",
+            proxy: { host: "192.168.1.101", port: 22, user: "root" },
+        });
+        expect(await valueOf(nas.hostKey)).toBe("ssh-ed25519 HOSTnas");
+        expect(await valueOf(nas.state)).toBe("running");
+        expect(program.nodes.master2.ssh).toEqual({ host: "192.168.1.102", port: 22, user: "root" });
         expect(program.vips).toEqual({ internal: "10.0.100.200", external: "192.168.1.200" });
     });
 

@@ -10,19 +10,20 @@ export interface Registered {
 
 /**
  * Installs Pulumi mocks that record every resource and return its inputs as
- * outputs (plus `outputs` for a type, when given). Call in beforeAll, then
+ * outputs (plus `outputs` for a type and `perResource`'s answer, when given). Call in beforeAll, then
  * `await import()` the program.
  */
 export function installMocks(
     outputs: Record<string, Record<string, unknown>> = {},
     stack = "unit",
+    perResource: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> = () => ({}),
 ): Registered[] {
     const seen: Registered[] = [];
     pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
                 seen.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...(outputs[args.type] ?? {}) } };
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...(outputs[args.type] ?? {}), ...perResource(args) } };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;

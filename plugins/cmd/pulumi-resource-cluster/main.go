@@ -12,6 +12,8 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
+	"thesis-cluster/plugins/internal/nspawn"
+	"thesis-cluster/plugins/internal/remote"
 	"thesis-cluster/plugins/internal/secrets"
 )
 
@@ -27,6 +29,10 @@ func provider() (p.Provider, error) {
 		WithResources(
 			infer.Resource(&secrets.RandomSecret{}),
 			infer.Resource(&secrets.SshKeyPair{}),
+			infer.Resource(&nspawn.BaseImage{}),
+			infer.Resource(&nspawn.Network{}),
+			infer.Resource(&nspawn.Machine{}),
+			infer.Resource(&remote.Command{}),
 		).
 		Build()
 }

@@ -17,12 +17,13 @@ import (
 // DefaultMirror is used when the host's apt sources name no Debian mirror.
 const DefaultMirror = "http://deb.debian.org/debian"
 
-// ImageKey names an image by what goes into it: suite, mirror-independent
-// package set and the recipe version, so a changed list builds a new image.
-func ImageKey(suite string, packages []string, recipe int) string {
+// ImageKey names an image by what goes into it: suite, package set and the
+// build script's text (not the mirror), so a changed list or script builds a
+// new image.
+func ImageKey(suite string, packages []string, recipe string) string {
 	pkgs := NormalizePackages(packages)
 	h := sha256.New()
-	fmt.Fprintf(h, "recipe %d\nsuite %s\n", recipe, suite)
+	fmt.Fprintf(h, "recipe %x\nsuite %s\n", sha256.Sum256([]byte(recipe)), suite)
 	for _, p := range pkgs {
 		fmt.Fprintln(h, p)
 	}

@@ -8,15 +8,15 @@ import (
 )
 
 func TestImageKeyDependsOnTheSetOnly(t *testing.T) {
-	a := ImageKey("trixie", []string{"ssh", "haproxy", "ssh"}, 1)
-	b := ImageKey("trixie", []string{"haproxy", " ssh "}, 1)
+	a := ImageKey("trixie", []string{"ssh", "haproxy", "ssh"}, "r1")
+	b := ImageKey("trixie", []string{"haproxy", " ssh "}, "r1")
 	if a != b {
 		t.Fatalf("same set, different keys: %s %s", a, b)
 	}
 	for _, other := range []string{
-		ImageKey("trixie", []string{"haproxy"}, 1),
-		ImageKey("bookworm", []string{"haproxy", "ssh"}, 1),
-		ImageKey("trixie", []string{"haproxy", "ssh"}, 2),
+		ImageKey("trixie", []string{"haproxy"}, "r1"),
+		ImageKey("bookworm", []string{"haproxy", "ssh"}, "r1"),
+		ImageKey("trixie", []string{"haproxy", "ssh"}, "r2"),
 	} {
 		if other == a {
 			t.Fatalf("different input, same key %s", a)

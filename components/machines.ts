@@ -1,0 +1,230 @@
+/**
+ * The machine layer: the cluster's nodes and networks, built by the backend the
+ * stack config chooses. Services see only a Machine's connection and its
+ * readiness gate, never the backend.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig, NetworkName, NodeSpec, NETWORKS, Roles, roleOf } from "./config";
+import * as nspawn from "./nspawn";
+import { Command, Connection, Hop } from "./remote";
+
+/** Where the project's files are (templates, package list, build script). */
+export const FILES_DIR = path.join(__dirname, "..", "files");
+
+/** Debian release of the machines. */
+export const SUITE = "trixie";
+
+/** The one package list of the base image (files/base-image/packages.txt). */
+export function basePackages(): string[] {
+    return fs
+        .readFileSync(path.join(FILES_DIR, "base-image", "packages.txt"), "utf8")
+        .split("\n")
+        .map((l) => l.replace(/#.*/, "").trim())
+        .filter((l) => l !== "");
+}
+
+/** Host-side names of a stack's objects: bridges, namespaces, state directory. */
+export function hostNames(stack: string) {
+    const safe = stack.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+    // Interface names have 15 characters at most: long stack names are hashed.
+    const short = /^[a-z0-9]{1,8}$/.test(safe) ? safe : crypto.createHash("sha256").update(stack).digest("hex").slice(0, 8);
+    return {
+        bridge: (net: NetworkName) => `tc-${short}-${net === "internal" ? "in" : "ex"}`,
+        namespace: (node: string) => `tc-${safe}-${node}`,
+        stateDir: `/var/lib/thesis-cluster/${safe}`,
+    };
+}
+
+/** A node's NICs, named as on the VMs: the internal network first (eth0), then
+ * the external one; the nas gets one NIC per bond slave, the address on eth0
+ * until the bond takes over. */
+export interface NicPlan {
+    name: string;
+    network: NetworkName;
+    address?: string;
+    gateway?: string;
+}
+
+export function nicPlan(cfg: ClusterConfig, node: NodeSpec): NicPlan[] {
+    const directors = cfg.roles.directors;
+    const withLen = (net: NetworkName, a: string) => `${a}/${cfg.networks[net].prefix[1]}`;
+    const nics: NicPlan[] = [];
+    const internalSlaves = node.bond ? node.bond.slaves : 1;
+    const external = node.addresses.external;
+    for (let i = 0; i < internalSlaves; i++) {
+        nics.push({
+            name: `eth${i}`,
+            network: "internal",
+            address: i === 0 ? withLen("internal", node.addresses.internal) : undefined,
+            // Internal-only nodes route through the internal VIP (NAT on the
+            // active director), so the route survives a director failure.
+            gateway: i === 0 && external === undefined ? cfg.networks.internal.vip : undefined,
+        });
+    }
+    if (external !== undefined) {
+        nics.push({
+            name: `eth${nics.length}`,
+            network: "external",
+            address: withLen("external", external),
+            gateway: directors.includes(node.name) ? cfg.networks.external.hostAddress : undefined,
+        });
+    }
+    return nics;
+}
+
+/** What a node's SSH endpoint looks like in the stack outputs (no secrets). */
+export interface SshEndpoint {
+    host: string;
+    port: number;
+    user: string;
+    proxy?: { host: string; port: number; user: string };
+}
+
+export interface MachineArgs {
+    node: NodeSpec;
+    role: keyof Roles | undefined;
+    /** How to reach the machine, host key included. */
+    connection: pulumi.Input<Connection>;
+    endpoint: SshEndpoint;
+    /** The machine's SSH host key (authorized_keys format). */
+    hostKey: pulumi.Input<string>;
+    /** Extra disks as the machine sees them. */
+    devices: pulumi.Input<string[]>;
+    /** The backend resource the machine is; the readiness gate waits for it. */
+    backing: pulumi.Resource;
+}
+
+/** Boot finished (running or degraded), with failed units on stderr. */
+export const READY_SCRIPT = `state=$(timeout 240 systemctl is-system-running --wait 2>/dev/null || true)
+echo "$state"
+if [ "$state" != running ]; then systemctl --failed --no-legend --plain >&2; fi`;
+
+/**
+ * One node of the cluster, whatever the backend. `ready` is the gate every
+ * command on the node depends on: it has run once the node booted and its sshd
+ * answered through `connection`.
+ */
+export class Machine extends pulumi.ComponentResource {
+    public readonly name: string;
+    public readonly role: keyof Roles | undefined;
+    public readonly node: NodeSpec;
+    public readonly connection: pulumi.Output<Connection>;
+    public readonly endpoint: SshEndpoint;
+    public readonly hostKey: pulumi.Output<string>;
+    public readonly devices: pulumi.Output<string[]>;
+    public readonly ready: Command;
+    /** `systemctl is-system-running` once boot finished. */
+    public readonly state: pulumi.Output<string>;
+
+    constructor(name: string, args: MachineArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:Machine", name, {}, opts);
+        this.name = name;
+        this.role = args.role;
+        this.node = args.node;
+        this.endpoint = args.endpoint;
+        this.connection = pulumi.output(args.connection);
+        this.hostKey = pulumi.output(args.hostKey);
+        this.devices = pulumi.output(args.devices);
+        this.ready = new Command(
+            `${name}-ready`,
+            { connection: this.connection, create: READY_SCRIPT, timeoutSeconds: 300 },
+            { parent: this, dependsOn: [args.backing] },
+        );
+        this.state = this.ready.stdout.apply((s) => (s ?? "").trim());
+        this.registerOutputs({ state: this.state });
+    }
+}
+
+export interface MachineLayerArgs {
+    cfg: ClusterConfig;
+    stack: string;
+    privateKey: pulumi.Input<string>;
+    publicKey: pulumi.Input<string>;
+}
+
+/** The cluster's machines and networks. */
+export class MachineLayer extends pulumi.ComponentResource {
+    public readonly machines: Record<string, Machine> = {};
+    public readonly networks: Record<NetworkName, { bridge?: string; cidr: string }>;
+
+    constructor(name: string, args: MachineLayerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:MachineLayer", name, {}, opts);
+        const { cfg } = args;
+        if (cfg.backend !== "nspawn") {
+            throw new pulumi.RunError(`thesis-cluster:backend: "${cfg.backend}" is not built yet; use "nspawn"`);
+        }
+        const names = hostNames(args.stack);
+        const image = new nspawn.BaseImage(
+            "base-image",
+            {
+                suite: SUITE,
+                packages: basePackages(),
+                script: fs.readFileSync(path.join(FILES_DIR, "base-image", "build.sh"), "utf8"),
+            },
+            { parent: this },
+        );
+        const bridges = {} as Record<NetworkName, nspawn.Network>;
+        this.networks = {} as Record<NetworkName, { bridge?: string; cidr: string }>;
+        for (const net of NETWORKS) {
+            bridges[net] = new nspawn.Network(
+                `${net}-network`,
+                { bridge: names.bridge(net), cidr: cfg.networks[net].cidr, hostAddress: cfg.networks[net].hostAddress },
+                { parent: this },
+            );
+            this.networks[net] = { bridge: names.bridge(net), cidr: cfg.networks[net].cidr };
+        }
+
+        // Directors are reached on their external address from the host;
+        // internal-only nodes through the first director as jump host.
+        const jumpName = cfg.roles.directors[0];
+        let jump: { hop: pulumi.Output<Hop>; endpoint: SshEndpoint } | undefined;
+        const ordered = [...cfg.nodes].sort((a, b) => Number(b.name === jumpName) - Number(a.name === jumpName));
+        for (const node of ordered) {
+            const plan = nicPlan(cfg, node);
+            const vm = new nspawn.Machine(
+                node.name,
+                {
+                    name: node.name,
+                    namespace: names.namespace(node.name),
+                    image: image.path,
+                    stateDir: names.stateDir,
+                    nics: plan.map((n) => ({ name: n.name, bridge: bridges[n.network].bridge, address: n.address, gateway: n.gateway })),
+                    disks: node.disks,
+                    authorizedKeys: [args.publicKey],
+                    // The nas serves NFS with nfs-ganesha, whose VFS backend
+                    // needs these calls that nspawn's default filter denies.
+                    systemCallFilter: roleOf(cfg, node.name) === "nas" ? ["open_by_handle_at", "name_to_handle_at"] : undefined,
+                },
+                { parent: this, dependsOn: [bridges.internal, bridges.external] },
+            );
+            const host = node.addresses.external ?? node.addresses.internal;
+            const hop: pulumi.Output<Hop> = pulumi.output({
+                host,
+                port: 22,
+                user: "root",
+                privateKey: args.privateKey,
+                hostKeys: [vm.hostKey],
+            });
+            let endpoint: SshEndpoint = { host, port: 22, user: "root" };
+            let connection: pulumi.Output<Connection> = hop;
+            if (node.addresses.external === undefined) {
+                if (!jump) throw new Error(`no jump host for ${node.name}`);
+                const proxy = jump.hop;
+                connection = pulumi.all([hop, proxy]).apply(([h, p]) => ({ ...h, proxy: p }));
+                endpoint = { ...endpoint, proxy: { host: jump.endpoint.host, port: 22, user: "root" } };
+            }
+            if (node.name === jumpName) {
+                jump = { hop, endpoint };
+            }
+            this.machines[node.name] = new Machine(
+                node.name,
+                { node, role: roleOf(cfg, node.name), connection, endpoint, hostKey: vm.hostKey, devices: vm.devices, backing: vm },
+                { parent: this },
+            );
+        }
+        this.registerOutputs({});
+    }
+}

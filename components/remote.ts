@@ -1,0 +1,52 @@
+import * as pulumi from "@pulumi/pulumi";
+import { providerOpts } from "./provider";
+
+/** One SSH endpoint; host keys are pinned, nothing else is accepted. */
+export interface Hop {
+    host: pulumi.Input<string>;
+    port?: pulumi.Input<number>;
+    user?: pulumi.Input<string>;
+    privateKey: pulumi.Input<string>;
+    hostKeys: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** How to reach a machine: directly, or through a jump host (`proxy`). */
+export interface Connection extends Hop {
+    proxy?: pulumi.Input<Hop>;
+}
+
+export interface CommandArgs {
+    connection: pulumi.Input<Connection>;
+    /** Script run when the resource is created (bash). */
+    create: pulumi.Input<string>;
+    /** Script run when an input or trigger changes, or drift is found. Default: `create`. */
+    update?: pulumi.Input<string>;
+    /** Script run when the resource is deleted. */
+    delete?: pulumi.Input<string>;
+    /**
+     * Script printing the machine's current state (file hashes, unit states).
+     * Run after each create/update and again on every preview and up: a
+     * different answer is drift, shown as a change and repaired by `update`.
+     */
+    check?: pulumi.Input<string>;
+    /** Values that re-run `update` when they change. */
+    triggers?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Bound on each script and on the wait for the machine. Default 600. */
+    timeoutSeconds?: pulumi.Input<number>;
+}
+
+/** Scripts run on a machine over SSH (provider `cluster`, Go). */
+export class Command extends pulumi.CustomResource {
+    declare public readonly stdout: pulumi.Output<string>;
+    declare public readonly stderr: pulumi.Output<string>;
+    declare public readonly observed: pulumi.Output<string>;
+
+    constructor(name: string, args: CommandArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            "cluster:remote:Command",
+            name,
+            { ...args, stdout: undefined, stderr: undefined, observed: undefined },
+            providerOpts(opts),
+        );
+    }
+}

@@ -1,0 +1,169 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"golang.org/x/crypto/ssh"
+
+	"thesis-cluster/plugins/internal/inputs"
+)
+
+// Command runs scripts on a machine: Create once, Update when inputs change,
+// Delete when the resource goes. With Check set, it also watches the machine:
+// Check prints what the machine looks like now (file hashes, unit states), the
+// output is kept after each run, and every preview or up runs it again; a
+// different answer is drift, shown as a change and repaired by Update.
+type Command struct{}
+
+// CommandArgs are the inputs of a Command.
+type CommandArgs struct {
+	Connection Connection `pulumi:"connection"`
+	Create     string     `pulumi:"create"`
+	// Update defaults to Create: scripts are written to be re-run.
+	Update string `pulumi:"update,optional"`
+	Delete string `pulumi:"delete,optional"`
+	// Check prints the machine's observed state; see Command.
+	Check string `pulumi:"check,optional"`
+	// Triggers re-run Update when they change (content hashes, versions).
+	Triggers []string `pulumi:"triggers,optional"`
+	// TimeoutSeconds bounds each script and the wait for the machine. Default 600.
+	TimeoutSeconds int `pulumi:"timeoutSeconds,optional"`
+}
+
+// CommandState is what Pulumi keeps of a Command.
+type CommandState struct {
+	CommandArgs
+	Stdout string `pulumi:"stdout"`
+	Stderr string `pulumi:"stderr"`
+	// Observed is Check's output after the last run.
+	Observed string `pulumi:"observed"`
+}
+
+// Annotate documents the resource.
+func (c *Command) Annotate(a infer.Annotator) {
+	a.Describe(c, "Scripts run on a machine over SSH, with drift detection through a check script.")
+}
+
+func (a CommandArgs) timeout() time.Duration {
+	if a.TimeoutSeconds > 0 {
+		return time.Duration(a.TimeoutSeconds) * time.Second
+	}
+	return 10 * time.Minute
+}
+
+func (a CommandArgs) apply(ctx context.Context, script string) (CommandState, error) {
+	state := CommandState{CommandArgs: a}
+	ctx, cancel := context.WithTimeout(ctx, a.timeout())
+	defer cancel()
+	client, err := Dial(ctx, a.Connection, a.timeout())
+	if err != nil {
+		return state, fmt.Errorf("connecting to %s: %w", a.Connection.Host, err)
+	}
+	defer client.Close()
+	res, err := Run(ctx, client, script)
+	state.Stdout, state.Stderr = res.Stdout, res.Stderr
+	if err != nil {
+		return state, fmt.Errorf("on %s: %w", a.Connection.Host, err)
+	}
+	if a.Check != "" {
+		if state.Observed, err = observe(ctx, client, a.Check); err != nil {
+			return state, fmt.Errorf("check on %s: %w", a.Connection.Host, err)
+		}
+	}
+	return state, nil
+}
+
+func observe(ctx context.Context, client *ssh.Client, check string) (string, error) {
+	res, err := Run(ctx, client, check)
+	return strings.TrimSpace(res.Stdout), err
+}
+
+// Create runs the create script.
+func (Command) Create(
+	ctx context.Context, req infer.CreateRequest[CommandArgs],
+) (infer.CreateResponse[CommandState], error) {
+	id := fmt.Sprintf("%s-%d", req.Name, time.Now().UnixNano())
+	if req.DryRun {
+		return infer.CreateResponse[CommandState]{ID: id, Output: CommandState{CommandArgs: req.Inputs}}, nil
+	}
+	state, err := req.Inputs.apply(ctx, req.Inputs.Create)
+	return infer.CreateResponse[CommandState]{ID: id, Output: state}, err
+}
+
+// Update runs the update script (or create's again).
+func (Command) Update(
+	ctx context.Context, req infer.UpdateRequest[CommandArgs, CommandState],
+) (infer.UpdateResponse[CommandState], error) {
+	if req.DryRun {
+		out := req.State
+		out.CommandArgs = req.Inputs
+		return infer.UpdateResponse[CommandState]{Output: out}, nil
+	}
+	script := req.Inputs.Update
+	if script == "" {
+		script = req.Inputs.Create
+	}
+	state, err := req.Inputs.apply(ctx, script)
+	return infer.UpdateResponse[CommandState]{Output: state}, err
+}
+
+// Delete runs the delete script, if any.
+func (Command) Delete(ctx context.Context, req infer.DeleteRequest[CommandState]) (infer.DeleteResponse, error) {
+	if req.State.Delete == "" {
+		return infer.DeleteResponse{}, nil
+	}
+	_, err := req.State.CommandArgs.apply(ctx, req.State.Delete)
+	return infer.DeleteResponse{}, err
+}
+
+// Diff compares the scripts and triggers; with no input change and a Check,
+// it asks the machine, so a hand edit shows in `pulumi preview`.
+func (Command) Diff(
+	ctx context.Context, req infer.DiffRequest[CommandArgs, CommandState],
+) (infer.DiffResponse, error) {
+	diff := map[string]p.PropertyDiff{}
+	olds, news := req.State.CommandArgs, req.Inputs
+	fields := map[string][2]any{
+		"create": {olds.Create, news.Create}, "update": {olds.Update, news.Update},
+		"delete": {olds.Delete, news.Delete}, "check": {olds.Check, news.Check},
+		"triggers": {olds.Triggers, news.Triggers}, "connection": {olds.Connection, news.Connection},
+		"timeoutSeconds": {olds.TimeoutSeconds, news.TimeoutSeconds},
+	}
+	for key, pair := range fields {
+		if !inputs.Same(pair[0], pair[1]) {
+			diff[key] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
+		}
+	}
+	if len(diff) == 0 && news.Check != "" {
+		if drifted, why := driftOf(ctx, news, req.State.Observed); drifted {
+			p.GetLogger(ctx).Infof("drift on %s: %s", news.Connection.Host, why)
+			diff["observed"] = p.PropertyDiff{Kind: p.Update}
+		}
+	}
+	return infer.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}, nil
+}
+
+// driftOf runs the check; an unreachable machine counts as drift too, so
+// the update runs once the machine is back.
+func driftOf(ctx context.Context, a CommandArgs, recorded string) (bool, string) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client, err := Dial(ctx, a.Connection, 5*time.Second)
+	if err != nil {
+		return true, "machine unreachable: " + err.Error()
+	}
+	defer client.Close()
+	now, err := observe(ctx, client, a.Check)
+	if err != nil {
+		return true, "check failed: " + err.Error()
+	}
+	if now != recorded {
+		return true, fmt.Sprintf("observed %q, recorded %q", now, recorded)
+	}
+	return false, ""
+}

@@ -1,0 +1,185 @@
+// Package remote runs commands on the cluster's machines over SSH, with
+// pinned host keys and an optional jump host, and reads their state back so
+// that changes made by hand show as drift.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Hop is one SSH endpoint.
+type Hop struct {
+	Host string `pulumi:"host"`
+	// Port defaults to 22.
+	Port int `pulumi:"port,optional"`
+	// User defaults to root.
+	User       string `pulumi:"user,optional"`
+	PrivateKey string `pulumi:"privateKey" provider:"secret"`
+	// HostKeys are the keys the endpoint may present (authorized_keys format);
+	// any other key is refused.
+	HostKeys []string `pulumi:"hostKeys"`
+}
+
+// Connection reaches a machine, through Proxy when it is set (the active
+// director, for nodes only on the internal network).
+type Connection struct {
+	Hop
+	Proxy *Hop `pulumi:"proxy,optional"`
+}
+
+func (h Hop) address() string {
+	port := h.Port
+	if port == 0 {
+		port = 22
+	}
+	return net.JoinHostPort(h.Host, strconv.Itoa(port))
+}
+
+func (h Hop) config() (*ssh.ClientConfig, error) {
+	if h.Host == "" {
+		return nil, errors.New("connection: host is empty")
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(h.PrivateKey))
+	if err != nil {
+		return nil, fmt.Errorf("connection to %s: privateKey: %w", h.Host, err)
+	}
+	var pinned []ssh.PublicKey
+	var algos []string
+	for _, line := range h.HostKeys {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return nil, fmt.Errorf("connection to %s: hostKeys: %q: %w", h.Host, line, err)
+		}
+		pinned = append(pinned, k)
+		algos = append(algos, k.Type())
+	}
+	if len(pinned) == 0 {
+		return nil, fmt.Errorf("connection to %s: no host key to pin", h.Host)
+	}
+	user := h.User
+	if user == "" {
+		user = "root"
+	}
+	return &ssh.ClientConfig{
+		User:              user,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyAlgorithms: algos,
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			for _, k := range pinned {
+				if bytes.Equal(k.Marshal(), key.Marshal()) {
+					return nil
+				}
+			}
+			return fmt.Errorf("host key of %s (%s) is not the pinned one", h.Host, ssh.FingerprintSHA256(key))
+		},
+		Timeout: 10 * time.Second,
+	}, nil
+}
+
+// Dial opens an SSH client to the connection's machine, retrying until the
+// deadline while the machine (or its jump host) is still coming up.
+func Dial(ctx context.Context, c Connection, wait time.Duration) (*ssh.Client, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		client, err := dialOnce(c)
+		if err == nil {
+			return client, nil
+		}
+		var keyErr *hostKeyError
+		if errors.As(err, &keyErr) || time.Now().After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+type hostKeyError struct{ err error }
+
+func (e *hostKeyError) Error() string { return e.err.Error() }
+func (e *hostKeyError) Unwrap() error { return e.err }
+
+func dialOnce(c Connection) (*ssh.Client, error) {
+	target, err := c.config()
+	if err != nil {
+		return nil, &hostKeyError{err}
+	}
+	if c.Proxy == nil {
+		return ssh.Dial("tcp", c.address(), target)
+	}
+	jump, err := c.Proxy.config()
+	if err != nil {
+		return nil, &hostKeyError{err}
+	}
+	proxy, err := ssh.Dial("tcp", c.Proxy.address(), jump)
+	if err != nil {
+		return nil, fmt.Errorf("jump host %s: %w", c.Proxy.address(), err)
+	}
+	conn, err := proxy.Dial("tcp", c.address())
+	if err != nil {
+		proxy.Close()
+		return nil, fmt.Errorf("through %s to %s: %w", c.Proxy.address(), c.address(), err)
+	}
+	cc, chans, reqs, err := ssh.NewClientConn(conn, c.address(), target)
+	if err != nil {
+		conn.Close()
+		proxy.Close()
+		return nil, err
+	}
+	client := ssh.NewClient(cc, chans, reqs)
+	go func() { _ = client.Wait(); proxy.Close() }()
+	return client, nil
+}
+
+// Result is what a remote script printed.
+type Result struct {
+	Stdout, Stderr string
+}
+
+// Run executes a bash script on the client's machine.
+func Run(ctx context.Context, client *ssh.Client, script string) (Result, error) {
+	session, err := client.NewSession()
+	if err != nil {
+		return Result{}, err
+	}
+	defer session.Close()
+	var stdout, stderr bytes.Buffer
+	session.Stdout, session.Stderr = &stdout, &stderr
+	done := make(chan error, 1)
+	go func() { done <- session.Run("bash -c " + shellQuote(script)) }()
+	select {
+	case <-ctx.Done():
+		_ = session.Signal(ssh.SIGKILL)
+		return Result{}, ctx.Err()
+	case err = <-done:
+	}
+	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	if err != nil {
+		return res, fmt.Errorf("%w: %s", err, lastLines(res.Stderr, 20))
+	}
+	return res, nil
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

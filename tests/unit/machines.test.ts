@@ -1,0 +1,112 @@
+import { parseClusterConfig } from "../../components/config";
+import { basePackages, hostNames, MachineLayer, nicPlan } from "../../components/machines";
+import { installMocks, Registered, valueOf } from "./mocks";
+import { stackConfig } from "./stackfiles";
+
+const cfg = parseClusterConfig(stackConfig("local"));
+const node = (name: string) => cfg.nodes.find((n) => n.name === name)!;
+
+describe("nicPlan", () => {
+    it("gives a director eth0 on the internal network and eth1 on the external one, routed via the host", () => {
+        expect(nicPlan(cfg, node("cluster1"))).toEqual([
+            { name: "eth0", network: "internal", address: "10.0.100.1/24", gateway: undefined },
+            { name: "eth1", network: "external", address: "192.168.1.101/24", gateway: "192.168.1.1" },
+        ]);
+    });
+
+    it("routes an internal-only node through the internal VIP", () => {
+        expect(nicPlan(cfg, node("cluster3"))).toEqual([
+            { name: "eth0", network: "internal", address: "10.0.100.3/24", gateway: "10.0.100.200" },
+        ]);
+    });
+
+    it("gives the nas one internal NIC per bond slave, the address on eth0", () => {
+        const plan = nicPlan(cfg, node("nas"));
+        expect(plan.map((n) => [n.name, n.network, n.address])).toEqual([
+            ["eth0", "internal", "10.0.100.100/24"],
+            ["eth1", "internal", undefined],
+        ]);
+    });
+});
+
+describe("hostNames", () => {
+    it("keeps interface names within 15 characters, whatever the stack name", () => {
+        for (const stack of ["local", "e2e", "a-very-long-stack-name-for-testing"]) {
+            const n = hostNames(stack);
+            expect(n.bridge("internal").length).toBeLessThanOrEqual(15);
+            expect(n.bridge("external").length).toBeLessThanOrEqual(15);
+            expect(n.bridge("internal")).not.toBe(n.bridge("external"));
+        }
+        expect(hostNames("local").bridge("external")).toBe("tc-local-ex");
+        expect(hostNames("local").stateDir).toBe("/var/lib/thesis-cluster/local");
+        expect(hostNames("local").namespace("nas")).toBe("tc-local-nas");
+    });
+});
+
+describe("basePackages", () => {
+    it("reads the one package list without comments or blanks", () => {
+        const pkgs = basePackages();
+        expect(pkgs).toContain("openssh-server");
+        expect(pkgs).toContain("glusterfs-server");
+        expect(pkgs.every((p) => /^[a-z0-9][a-z0-9.+-]*$/.test(p))).toBe(true);
+    });
+});
+
+describe("MachineLayer (nspawn)", () => {
+    let seen: Registered[];
+    let layer: MachineLayer;
+    const of = (type: string, name: string) => seen.find((r) => r.type === type && r.name === name)!;
+
+    beforeAll(() => {
+        seen = installMocks(
+            { "cluster:nspawn:BaseImage": { path: "/images/rootfs" }, "cluster:remote:Command": { stdout: "running\n" } },
+            "local",
+            (args) => (args.type === "cluster:nspawn:Machine" ? { hostKey: `ssh-ed25519 HOST${args.name}` } : {}),
+        );
+        layer = new MachineLayer("cluster", { cfg, stack: "local", privateKey: "PRIVATE", publicKey: "ssh-ed25519 ADMIN" });
+    });
+
+    it("builds one base image, two isolated bridges with the host address only on the external one", async () => {
+        await valueOf(layer.machines.cluster1.state);
+        expect(seen.filter((r) => r.type === "cluster:nspawn:BaseImage")).toHaveLength(1);
+        expect(of("cluster:nspawn:Network", "internal-network").inputs).toEqual({ bridge: "tc-local-in", cidr: "10.0.100.0/24" });
+        expect(of("cluster:nspawn:Network", "external-network").inputs).toEqual({
+            bridge: "tc-local-ex",
+            cidr: "192.168.1.0/24",
+            hostAddress: "192.168.1.1",
+        });
+    });
+
+    it("boots every node from the image with its NICs, disks and the stack's key", async () => {
+        await valueOf(layer.machines.san2.state);
+        const machines = seen.filter((r) => r.type === "cluster:nspawn:Machine");
+        expect(machines.map((m) => m.name).sort()).toEqual(cfg.nodes.map((n) => n.name).sort());
+        const san2 = of("cluster:nspawn:Machine", "san2").inputs;
+        expect(san2.image).toBe("/images/rootfs");
+        expect(san2.namespace).toBe("tc-local-san2");
+        expect(san2.stateDir).toBe("/var/lib/thesis-cluster/local");
+        expect(san2.disks).toEqual([{ sizeMb: 1024 }, { sizeMb: 1024 }]);
+        expect(san2.authorizedKeys).toEqual(["ssh-ed25519 ADMIN"]);
+        expect(san2.systemCallFilter).toBeUndefined();
+        expect(of("cluster:nspawn:Machine", "nas").inputs.systemCallFilter).toEqual(["open_by_handle_at", "name_to_handle_at"]);
+    });
+
+    it("reaches directors directly and internal-only nodes through the first director, pinning host keys", async () => {
+        const direct = await valueOf(layer.machines.master2.connection);
+        expect(direct).toMatchObject({ host: "192.168.1.102", hostKeys: ["ssh-ed25519 HOSTmaster2"] });
+        expect(direct.proxy).toBeUndefined();
+        const viaJump = await valueOf(layer.machines.cluster4.connection);
+        expect(viaJump).toMatchObject({
+            host: "10.0.100.4",
+            hostKeys: ["ssh-ed25519 HOSTcluster4"],
+            proxy: { host: "192.168.1.101", hostKeys: ["ssh-ed25519 HOSTcluster1"] },
+        });
+    });
+
+    it("gates each machine on a readiness command over its own connection", async () => {
+        expect(await valueOf(layer.machines.nas.state)).toBe("running");
+        const ready = of("cluster:remote:Command", "nas-ready").inputs;
+        expect(ready.create).toContain("systemctl is-system-running --wait");
+        expect((ready.connection as { host: string }).host).toBe("10.0.100.100");
+    });
+});
