@@ -191,7 +191,7 @@ export class MachineLayer extends pulumi.ComponentResource {
                     namespace: names.namespace(node.name),
                     image: image.path,
                     stateDir: names.stateDir,
-                    nics: plan.map((n) => ({ name: n.name, bridge: bridges[n.network].bridge, address: n.address, gateway: n.gateway })),
+                    nics: plan.map((n) => ({ name: n.name, bridge: names.bridge(n.network), address: n.address, gateway: n.gateway })),
                     disks: node.disks,
                     authorizedKeys: [args.publicKey],
                     // The nas serves NFS with nfs-ganesha, whose VFS backend

@@ -56,7 +56,9 @@ export class TempProject {
 
     /** Creates stack NAME with the config of the committed stack file of FROM. */
     async initStack(name: string, from: string): Promise<void> {
-        fs.copyFileSync(path.join(this.dir, `Pulumi.${from}.yaml`), path.join(this.dir, `Pulumi.${name}.yaml`));
+        // Without the source stack's encryption salt, which belongs to its passphrase.
+        const text = fs.readFileSync(path.join(this.dir, `Pulumi.${from}.yaml`), "utf8");
+        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), text.replace(/^encryptionsalt:.*\n/m, ""));
         await this.ok(["stack", "init", name]);
     }
 

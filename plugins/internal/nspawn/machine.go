@@ -109,14 +109,16 @@ func hostIf(namespace, nic string) string {
 // deviceName is the guest's name of the i-th extra disk: /dev/sdb, /dev/sdc, …
 func deviceName(i int) string { return "/dev/sd" + string(rune('b'+i)) }
 
-func (a MachineArgs) validate() error {
+// validate checks the inputs; in a preview, values other resources compute
+// (the image path) arrive empty and are not checked.
+func (a MachineArgs) validate(dryRun bool) error {
 	if !validName(a.Name) {
 		return fmt.Errorf("name: %q is not a host name", a.Name)
 	}
 	if !validName(a.Namespace) {
 		return fmt.Errorf("namespace: %q is not a valid namespace name", a.Namespace)
 	}
-	if !filepath.IsAbs(a.Image) || !filepath.IsAbs(a.StateDir) {
+	if (!filepath.IsAbs(a.Image) && !(dryRun && a.Image == "")) || !filepath.IsAbs(a.StateDir) {
 		return fmt.Errorf("image %q and stateDir %q must be absolute paths", a.Image, a.StateDir)
 	}
 	if len(a.Nics) == 0 {
@@ -174,7 +176,7 @@ func (a MachineArgs) sshAddress() string {
 func (Machine) Create(
 	ctx context.Context, req infer.CreateRequest[MachineArgs],
 ) (infer.CreateResponse[MachineState], error) {
-	if err := req.Inputs.validate(); err != nil {
+	if err := req.Inputs.validate(req.DryRun); err != nil {
 		return infer.CreateResponse[MachineState]{}, err
 	}
 	state := MachineState{MachineArgs: req.Inputs, Devices: devices(req.Inputs), Running: true}
@@ -563,7 +565,7 @@ func (Machine) Diff(
 func (Machine) Update(
 	ctx context.Context, req infer.UpdateRequest[MachineArgs, MachineState],
 ) (infer.UpdateResponse[MachineState], error) {
-	if err := req.Inputs.validate(); err != nil {
+	if err := req.Inputs.validate(req.DryRun); err != nil {
 		return infer.UpdateResponse[MachineState]{}, err
 	}
 	if req.DryRun {

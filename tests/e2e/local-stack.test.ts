@@ -1,0 +1,139 @@
+import * as fs from "fs";
+import { hostNames } from "../../components/machines";
+import { childrenOf, hostObjects, HostSnapshot, nspawnPid, timed } from "./host";
+import { TempProject } from "./project";
+import { NodeOutput, Ssh } from "./ssh";
+
+// The `local` stack end to end, through the real CLI, language host and provider:
+// ten systemd-nspawn machines booted on this host, reached over SSH as a user
+// would, repaired after a hard kill, and removed without a trace.
+describe("local stack (systemd-nspawn machines)", () => {
+    const project = new TempProject("local");
+    const stack = "e2e";
+    const names = hostNames(stack);
+    const prefix = `tc-${stack}-`;
+    const times: Record<string, number> = {};
+    let before: HostSnapshot;
+    let nodes: Record<string, NodeOutput> = {};
+    let ssh: Ssh | undefined;
+
+    const output = async () => JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json"]));
+
+    beforeAll(async () => {
+        before = hostObjects(names.stateDir, prefix);
+        await project.initStack(stack, "local");
+    });
+
+    afterAll(async () => {
+        ssh?.remove();
+        // Whatever a failed test left: destroy is the cleanup path under test too.
+        await project.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
+        await project.pulumi(["stack", "rm", stack, "--yes"]);
+        project.remove();
+        console.log(
+            "local stack wall times (s): " +
+                Object.entries(times)
+                    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+                    .join(", "),
+        );
+    }, 900_000);
+
+    it("brings up all ten machines from nothing", async () => {
+        const preview = await project.ok(["preview", "--stack", stack]);
+        expect(preview).toMatch(/\+\s+cluster:nspawn:Machine\s+cluster1\s+create/);
+        // The first run on a host also builds the base image (a few minutes).
+        await timed("cold up", times, () => project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 1_800_000));
+        const out = await output();
+        nodes = out.nodes;
+        expect(Object.keys(nodes).sort()).toEqual(
+            ["cluster1", "cluster2", "cluster3", "cluster4", "cluster5", "master2", "nas", "san1", "san2", "san3"],
+        );
+        for (const [name, n] of Object.entries(nodes)) {
+            expect([name, n.hostKey]).toEqual([name, expect.stringMatching(/^ssh-ed25519 \S+/)]);
+            expect(nspawnPid(names.stateDir, name)).toEqual(expect.any(Number));
+        }
+        expect(nodes.san1.disks).toEqual(["/dev/sdb", "/dev/sdc"]);
+        expect(out.adminPrivateKey).toBe("[secret]");
+    }, 1_900_000);
+
+    it("keeps the private key only as ciphertext in the state", async () => {
+        const state = await project.ok(["stack", "export", "--stack", stack]);
+        expect(state).not.toContain("OPENSSH PRIVATE KEY");
+        const key = JSON.parse(state).deployment.resources.find((r: { type: string }) => r.type === "cluster:index:SshKeyPair");
+        expect(key.outputs.privateKey.ciphertext).toEqual(expect.any(String));
+    });
+
+    it("reaches every machine over SSH with pinned host keys (internal ones through the director)", async () => {
+        const key = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"])).adminPrivateKey;
+        ssh = new Ssh(key, nodes);
+        const states: Record<string, string> = {};
+        for (const [name, n] of Object.entries(nodes)) {
+            const [host, state] = (await ssh.run(n, "hostname; systemctl is-system-running || true")).trim().split("\n");
+            expect(host).toBe(name);
+            states[name] = state;
+        }
+        console.log("systemctl is-system-running per node: " + JSON.stringify(states));
+        expect(Object.values(states).every((s) => s === "running")).toBe(true);
+        // The extra disks are block devices the guest can use, as on a VM.
+        expect((await ssh.run(nodes.san2, "lsblk -dn -o NAME /dev/sdb /dev/sdc")).split("\n").filter(Boolean)).toHaveLength(2);
+        // Isolation: the lab bridges route nothing out of the host.
+        for (const net of ["internal", "external"] as const) {
+            const fwd = fs.readFileSync(`/proc/sys/net/ipv4/conf/${names.bridge(net)}/forwarding`, "utf8");
+            expect(fwd.trim()).toBe("0");
+        }
+    }, 600_000);
+
+    it("reports no changes on a second up", async () => {
+        const up = await timed("no-op up", times, () =>
+            project.ok(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"]),
+        );
+        expect(up).not.toMatch(/[+~-] \d+ (to )?(create|update|delete|replace)/);
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 600_000);
+
+    it("refuses bad config before touching anything, and keeps what is built", async () => {
+        const count = async () => JSON.parse(await project.ok(["stack", "export", "--stack", stack])).deployment.resources.length;
+        const n = await count();
+        await project.ok(["config", "set", "--path", "nodes[7].addresses.internal", "10.0.200.6", "--stack", stack]);
+        const r = await project.pulumi(["up", "--stack", stack, "--yes"]);
+        expect(r.code).not.toBe(0);
+        expect(r.stdout + r.stderr).toContain(
+            'thesis-cluster:nodes[7].addresses.internal: "10.0.200.6" is outside network internal (10.0.100.0/24)',
+        );
+        expect(await count()).toBe(n);
+        await project.ok(["config", "set", "--path", "nodes[7].addresses.internal", "10.0.100.6", "--stack", stack]);
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 600_000);
+
+    it("boots a machine killed by hand again on the next up", async () => {
+        const bootId = "cat /proc/sys/kernel/random/boot_id";
+        const first = await ssh!.run(nodes.cluster3, `${bootId}; cat /proc/1/stat | cut -d' ' -f22`);
+        const pid = nspawnPid(names.stateDir, "cluster3")!;
+        // Hard power-off: the guest's init and its systemd-nspawn, no clean halt.
+        for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(nspawnPid(names.stateDir, "cluster3")).toBeUndefined();
+
+        const preview = await project.pulumi(["preview", "--stack", stack, "--expect-no-changes"]);
+        expect(preview.code).not.toBe(0);
+        expect(preview.stdout).toMatch(/~\s+cluster:nspawn:Machine\s+cluster3\s+update\s+\[diff: ~running\]/);
+
+        await timed("repair up", times, () => project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]));
+        const again = await ssh!.run(nodes.cluster3, `${bootId}; cat /proc/1/stat | cut -d' ' -f22; systemctl is-system-running --wait || true`);
+        expect(again.split("\n")[2]).toBe("running");
+        // A new boot (the guest's PID 1 started again), with the same identity.
+        expect(again.split("\n")[1]).not.toBe(first.split("\n")[1]);
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 600_000);
+
+    it("destroys everything: no bridge, namespace, mount, loop device or process left", async () => {
+        await timed("destroy", times, () => project.ok(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000));
+        const after = hostObjects(names.stateDir, prefix);
+        expect(after.namespaces).toEqual([]);
+        expect(after.mounts).toEqual([]);
+        expect(after.loops).toEqual([]);
+        expect(after.processes).toEqual([]);
+        expect(after.links.filter((l) => !before.links.includes(l))).toEqual([]);
+        expect(fs.existsSync(names.stateDir)).toBe(false);
+    }, 600_000);
+});

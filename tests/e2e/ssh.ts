@@ -1,0 +1,62 @@
+/** OpenSSH on the host, set up from a stack's outputs: the test's own view of the machines. */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export interface NodeOutput {
+    role: string;
+    addresses: { internal: string; external?: string };
+    ssh: { host: string; port: number; user: string; proxy?: { host: string; port: number; user: string } };
+    hostKey: string;
+    disks: string[];
+    state: string;
+}
+
+/** An ssh client configuration with the stack's key and its machines' pinned host keys. */
+export class Ssh {
+    private readonly dir: string;
+
+    constructor(privateKey: string, nodes: Record<string, NodeOutput>) {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "thesis-cluster-ssh-"));
+        fs.writeFileSync(path.join(this.dir, "id"), privateKey.endsWith("\n") ? privateKey : privateKey + "\n", { mode: 0o600 });
+        const known = Object.values(nodes).map((n) => `${n.ssh.host} ${n.hostKey}`);
+        fs.writeFileSync(path.join(this.dir, "known_hosts"), known.join("\n") + "\n");
+        fs.writeFileSync(
+            path.join(this.dir, "config"),
+            [
+                "Host *",
+                `  IdentityFile ${path.join(this.dir, "id")}`,
+                "  IdentitiesOnly yes",
+                `  UserKnownHostsFile ${path.join(this.dir, "known_hosts")}`,
+                "  StrictHostKeyChecking yes",
+                "  BatchMode yes",
+                "  ConnectTimeout 10",
+                "  LogLevel ERROR",
+                "",
+            ].join("\n"),
+        );
+    }
+
+    /** Runs a command on a node through its endpoint (and jump host); resolves with stdout, rejects with stderr. */
+    run(node: NodeOutput, command: string, timeoutMs = 60_000): Promise<string> {
+        const args = ["-F", path.join(this.dir, "config"), "-p", String(node.ssh.port)];
+        if (node.ssh.proxy) {
+            args.push("-J", `${node.ssh.proxy.user}@${node.ssh.proxy.host}:${node.ssh.proxy.port}`);
+        }
+        args.push(`${node.ssh.user}@${node.ssh.host}`, command);
+        return new Promise((resolve, reject) => {
+            execFile("ssh", args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+                if (err) {
+                    reject(new Error(`ssh ${node.ssh.host} ${command}: ${err.message}\n${stderr}`));
+                } else {
+                    resolve(stdout);
+                }
+            });
+        });
+    }
+
+    remove(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
