@@ -109,6 +109,8 @@ export interface ClusterConfig {
     networks: Record<NetworkName, NetworkSpec>;
     nodes: NodeSpec[];
     roles: Roles;
+    /** nspawn backend: base image cache; the provider's default when unset. */
+    imageCacheDir?: string;
 }
 
 /** Thrown for bad stack config; lists every problem found, one a line. */
@@ -154,11 +156,13 @@ const topSchema = z
         networks: z.object({ internal: networkSchema, external: networkSchema }).strict(),
         nodes: z.array(nodeSchema).min(1),
         roles: rolesSchema,
+        /** nspawn backend: where base images are cached, shared by stacks. */
+        imageCacheDir: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
     })
     .strict();
 
 /** The keys this model reads; others in the namespace belong to other components. */
-export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles"] as const;
+export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "imageCacheDir"] as const;
 
 function parseIPv4(s: string): ipaddr.IPv4 | undefined {
     return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
@@ -305,7 +309,7 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         ...n,
         memoryMb: n.memoryMb ?? (cfg.roles.directors.includes(n.name) ? 1024 : 512),
     }));
-    return { backend: cfg.backend, networks, nodes, roles: cfg.roles };
+    return { backend: cfg.backend, networks, nodes, roles: cfg.roles, imageCacheDir: cfg.imageCacheDir };
 }
 
 /** The node's role, for naming and defaults. */

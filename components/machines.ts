@@ -163,6 +163,7 @@ export class MachineLayer extends pulumi.ComponentResource {
                 suite: SUITE,
                 packages: basePackages(),
                 script: fs.readFileSync(path.join(FILES_DIR, "base-image", "build.sh"), "utf8"),
+                cacheDir: cfg.imageCacheDir,
             },
             { parent: this },
         );

@@ -141,6 +141,13 @@ describe("stack config", () => {
         ]);
     });
 
+    it("takes an absolute image cache directory only", () => {
+        expect(parseClusterConfig(variant((c) => (c.imageCacheDir = "/srv/images"))).imageCacheDir).toBe("/srv/images");
+        expect(problems(variant((c) => (c.imageCacheDir = "images")))).toEqual([
+            'thesis-cluster:imageCacheDir: "images" must be an absolute path',
+        ]);
+    });
+
     it("reports every problem at once", () => {
         const msgs = problems(variant((c) => {
             c.nodes[3].name = "cluster2";
