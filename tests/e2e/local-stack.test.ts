@@ -74,6 +74,16 @@ describe("local stack (systemd-nspawn machines)", () => {
         }
         console.log("systemctl is-system-running per node: " + JSON.stringify(states));
         expect(Object.values(states).every((s) => s === "running")).toBe(true);
+        // Machines do not share cgroups: a unit restarted on one leaves the others' alone.
+        const pids = async () =>
+            Object.fromEntries(await Promise.all(Object.entries(nodes).map(async ([k, n]) => [k, (await ssh!.run(n, "systemctl show -P MainPID ssh")).trim()])));
+        const sshdBefore = await pids();
+        await ssh.run(nodes.cluster2, "systemctl restart ssh.service");
+        const sshdAfter = await pids();
+        for (const name of Object.keys(nodes).filter((k) => k !== "cluster2")) {
+            expect([name, sshdAfter[name]]).toEqual([name, sshdBefore[name]]);
+        }
+        expect(sshdAfter.cluster2).not.toBe(sshdBefore.cluster2);
         // The extra disks are block devices the guest can use, as on a VM.
         expect((await ssh.run(nodes.san2, "lsblk -dn -o NAME /dev/sdb /dev/sdc")).split("\n").filter(Boolean)).toHaveLength(2);
         // Isolation: the lab bridges route nothing out of the host.

@@ -443,7 +443,14 @@ func start(a MachineArgs, paths machinePaths, loops []string) error {
 		return err
 	}
 	defer devNull.Close()
-	cmd := exec.Command("systemd-nspawn", nspawnArgs(a, paths.root, loops)...)
+	cgroups, err := machineCgroups(a.Namespace)
+	if err != nil {
+		return err
+	}
+	// The shell joins the machine's cgroups, then becomes systemd-nspawn.
+	join := `for d in $TC_CGROUPS; do echo $$ > "$d/cgroup.procs" || exit 1; done; exec systemd-nspawn "$@"`
+	cmd := exec.Command("sh", append([]string{"-c", join, "systemd-nspawn"}, nspawnArgs(a, paths.root, loops)...)...)
+	cmd.Env = append(os.Environ(), "TC_CGROUPS="+strings.Join(cgroups, " "))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -596,6 +603,8 @@ func (Machine) Delete(ctx context.Context, req infer.DeleteRequest[MachineState]
 	var errs []error
 	if err := killGuest(ctx, a); err != nil {
 		errs = append(errs, err)
+	} else if err := removeCgroups(a.Namespace); err != nil {
+		errs = append(errs, err)
 	}
 	if mounted, _ := isMountPoint(paths.root); mounted {
 		if _, err := run(ctx, "umount", paths.root); err != nil {
@@ -672,23 +681,23 @@ func stop(ctx context.Context, pid int, root string) {
 	gone(5 * time.Second)
 }
 
-// killGuest kills every process left in the machine's network namespace (a
-// guest that outlived its systemd-nspawn) and waits until they are gone.
+// killGuest kills every process left in the machine's network namespace or
+// cgroups (a guest that outlived its systemd-nspawn) and waits until they are gone.
 func killGuest(ctx context.Context, a MachineArgs) error {
-	if !exists(a.nsPath()) {
-		return nil
-	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		out, err := run(ctx, "ip", "netns", "pids", a.Namespace)
-		if err != nil {
-			return err
+		pids := cgroupPids(a.Namespace)
+		if exists(a.nsPath()) {
+			out, err := run(ctx, "ip", "netns", "pids", a.Namespace)
+			if err != nil {
+				return err
+			}
+			pids = append(pids, strings.Fields(out)...)
 		}
-		pids := strings.Fields(out)
 		if len(pids) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("machine %s: processes %v in namespace %s do not end", a.Name, pids, a.Namespace)
+			return fmt.Errorf("machine %s: processes %v do not end", a.Name, pids)
 		}
 		for _, s := range pids {
 			if pid, err := strconv.Atoi(s); err == nil {

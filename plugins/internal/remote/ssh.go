@@ -79,7 +79,7 @@ func (h Hop) config() (*ssh.ClientConfig, error) {
 					return nil
 				}
 			}
-			return fmt.Errorf("host key of %s (%s) is not the pinned one", h.Host, ssh.FingerprintSHA256(key))
+			return &hostKeyError{fmt.Errorf("host key of %s (%s) is not the pinned one", h.Host, ssh.FingerprintSHA256(key))}
 		},
 		Timeout: 10 * time.Second,
 	}, nil
@@ -106,6 +106,8 @@ func Dial(ctx context.Context, c Connection, wait time.Duration) (*ssh.Client, e
 	}
 }
 
+// hostKeyError is a failure that waiting cannot fix: bad connection settings
+// or a host key other than the pinned one.
 type hostKeyError struct{ err error }
 
 func (e *hostKeyError) Error() string { return e.err.Error() }

@@ -1,0 +1,95 @@
+package nspawn
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseCgroupMountsHybridAndUnified(t *testing.T) {
+	hybrid := `25 20 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+26 25 0:23 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+34 25 0:31 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+35 25 0:32 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+`
+	got, err := parseCgroupMounts(strings.NewReader(hybrid))
+	if err != nil || strings.Join(got, " ") != "/sys/fs/cgroup/systemd /sys/fs/cgroup/unified" {
+		t.Fatalf("hybrid: %v %v", got, err)
+	}
+	unified := "30 24 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n"
+	got, _ = parseCgroupMounts(strings.NewReader(unified))
+	if strings.Join(got, " ") != "/sys/fs/cgroup" {
+		t.Fatalf("unified: %v", got)
+	}
+}
+
+func TestNetworkdUnit(t *testing.T) {
+	u := networkdUnit(Nic{Name: "eth0", Bridge: "br", Address: "10.0.100.3/24", Gateway: "10.0.100.200"})
+	for _, want := range []string{"Name=eth0", "Address=10.0.100.3/24", "Gateway=10.0.100.200", "LinkLocalAddressing=no"} {
+		if !strings.Contains(u, want) {
+			t.Errorf("missing %q in\n%s", want, u)
+		}
+	}
+	bare := networkdUnit(Nic{Name: "eth1", Bridge: "br"})
+	if !strings.Contains(bare, "RequiredForOnline=no") || strings.Contains(bare, "Address=") {
+		t.Errorf("an unaddressed NIC must not hold up network-online:\n%s", bare)
+	}
+}
+
+func TestHostIfNamesAreShortAndDistinct(t *testing.T) {
+	seen := map[string]bool{}
+	for _, ns := range []string{"tc-local-nas", "tc-a-very-long-stack-name-nas"} {
+		for _, nic := range []string{"eth0", "eth1"} {
+			n := hostIf(ns, nic)
+			if len(n) > 15 || seen[n] {
+				t.Fatalf("interface name %q (len %d, seen %v)", n, len(n), seen[n])
+			}
+			seen[n] = true
+		}
+	}
+}
+
+func TestNspawnArgs(t *testing.T) {
+	a := MachineArgs{Name: "nas", Namespace: "tc-local-nas", SystemCallFilter: []string{"open_by_handle_at", "name_to_handle_at"}}
+	args := strings.Join(nspawnArgs(a, "/state/machines/nas/root", []string{"/dev/loop3", "/dev/loop4"}), " ")
+	for _, want := range []string{
+		"--boot", "--register=no", "--keep-unit", "--directory=/state/machines/nas/root",
+		"--network-namespace-path=/run/netns/tc-local-nas", "--capability=CAP_NET_ADMIN,CAP_NET_RAW",
+		"--bind=/dev/fuse", "--bind=/dev/loop3:/dev/sdb", "--bind=/dev/loop4:/dev/sdc",
+		"--system-call-filter=open_by_handle_at name_to_handle_at",
+	} {
+		if !strings.Contains(args, want) {
+			t.Errorf("missing %q in %s", want, args)
+		}
+	}
+}
+
+func TestMachineArgsValidate(t *testing.T) {
+	good := MachineArgs{
+		Name: "cluster2", Namespace: "tc-local-cluster2", Image: "/img/rootfs", StateDir: "/var/lib/x",
+		Nics: []Nic{{Name: "eth0", Bridge: "tc-local-in", Address: "10.0.100.2/24"}}, AuthorizedKeys: []string{"k"},
+	}
+	if err := good.validate(false); err != nil {
+		t.Fatal(err)
+	}
+	preview := good
+	preview.Image = "" // computed by the BaseImage, unknown in a preview
+	if err := preview.validate(true); err != nil {
+		t.Fatalf("preview: %v", err)
+	}
+	if err := preview.validate(false); err == nil {
+		t.Fatal("an empty image path must be refused outside a preview")
+	}
+	for name, edit := range map[string]func(*MachineArgs){
+		"bad name":    func(m *MachineArgs) { m.Name = "Cluster_2" },
+		"no nics":     func(m *MachineArgs) { m.Nics = nil },
+		"bad address": func(m *MachineArgs) { m.Nics = []Nic{{Name: "eth0", Bridge: "b", Address: "10.0.100.2"}} },
+		"nic name":    func(m *MachineArgs) { m.Nics = []Nic{{Name: "enp1s0", Bridge: "b"}} },
+		"disk size":   func(m *MachineArgs) { m.Disks = []Disk{{SizeMb: 0}} },
+	} {
+		m := good
+		edit(&m)
+		if err := m.validate(false); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"golang.org/x/crypto/ssh"
+
+	"thesis-cluster/plugins/internal/secrets"
+)
+
+// testServer is an SSH server on 127.0.0.1 (a test double of sshd): it accepts
+// one client key, runs "exec" requests with /bin/sh on this host, and forwards
+// "direct-tcpip" channels, so it can serve as a jump host.
+type testServer struct {
+	addr    string
+	hostKey string // authorized_keys line
+	execs   []string
+}
+
+func newTestServer(t *testing.T, clientPub string) *testServer {
+	t.Helper()
+	priv, pub, err := secrets.NewKeyPair("test-host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(priv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed, _, _, _, err := ssh.ParseAuthorizedKey([]byte(clientPub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ssh.ServerConfig{
+		PublicKeyCallback: func(_ ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+			if bytes.Equal(k.Marshal(), allowed.Marshal()) {
+				return nil, nil
+			}
+			return nil, io.EOF
+		},
+	}
+	cfg.AddHostKey(signer)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	s := &testServer{addr: l.Addr().String(), hostKey: pub}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c, cfg)
+		}
+	}()
+	return s
+}
+
+func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
+	_, chans, reqs, err := ssh.NewServerConn(c, cfg)
+	if err != nil {
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		switch nc.ChannelType() {
+		case "session":
+			ch, reqs, _ := nc.Accept()
+			go s.session(ch, reqs)
+		case "direct-tcpip":
+			var target struct {
+				Host       string
+				Port       uint32
+				OriginHost string
+				OriginPort uint32
+			}
+			_ = ssh.Unmarshal(nc.ExtraData(), &target)
+			up, err := net.Dial("tcp", net.JoinHostPort(target.Host, itoa(target.Port)))
+			if err != nil {
+				_ = nc.Reject(ssh.ConnectionFailed, err.Error())
+				continue
+			}
+			ch, reqs, _ := nc.Accept()
+			go ssh.DiscardRequests(reqs)
+			go func() { _, _ = io.Copy(ch, up); ch.Close() }()
+			go func() { _, _ = io.Copy(up, ch); up.Close() }()
+		default:
+			_ = nc.Reject(ssh.UnknownChannelType, "no")
+		}
+	}
+}
+
+func itoa(n uint32) string { return strconv.Itoa(int(n)) }
+
+func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
+	defer ch.Close()
+	for req := range reqs {
+		if req.Type != "exec" {
+			_ = req.Reply(false, nil)
+			continue
+		}
+		var payload struct{ Command string }
+		_ = ssh.Unmarshal(req.Payload, &payload)
+		s.execs = append(s.execs, payload.Command)
+		_ = req.Reply(true, nil)
+		cmd := exec.Command("/bin/sh", "-c", payload.Command)
+		cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
+		status := uint32(0)
+		if err := cmd.Run(); err != nil {
+			status = 1
+			if ee, ok := err.(*exec.ExitError); ok {
+				status = uint32(ee.ExitCode())
+			}
+		}
+		b := make([]byte, 4)
+		binary.BigEndian.PutUint32(b, status)
+		_, _ = ch.SendRequest("exit-status", false, b)
+		return
+	}
+}
+
+func hopTo(s *testServer, key string) Hop {
+	host, port, _ := net.SplitHostPort(s.addr)
+	p, _ := strconv.Atoi(port)
+	return Hop{Host: host, Port: p, PrivateKey: key, HostKeys: []string{s.hostKey}}
+}
+
+func TestRunPinsHostKeyAndReportsFailures(t *testing.T) {
+	priv, pub, _ := secrets.NewKeyPair("admin")
+	srv := newTestServer(t, pub)
+	ctx := context.Background()
+	client, err := Dial(ctx, Connection{Hop: hopTo(srv, priv)}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	res, err := Run(ctx, client, "echo 'it''s' out; echo err >&2")
+	if err != nil || res.Stdout != "its out\n" || res.Stderr != "err\n" {
+		t.Fatalf("run: %q %q %v", res.Stdout, res.Stderr, err)
+	}
+	if _, err := Run(ctx, client, "echo broken >&2; exit 3"); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Fatalf("a failing script must fail with its stderr, got %v", err)
+	}
+
+	// Another host key than the pinned one is refused at once, not retried.
+	_, otherPub, _ := secrets.NewKeyPair("other")
+	wrong := hopTo(srv, priv)
+	wrong.HostKeys = []string{otherPub}
+	start := time.Now()
+	if _, err := Dial(ctx, Connection{Hop: wrong}, 30*time.Second); err == nil || !strings.Contains(err.Error(), "not the pinned one") {
+		t.Fatalf("wrong host key accepted: %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("a host key mismatch must not be retried until the deadline")
+	}
+}
+
+func TestDialThroughJumpHost(t *testing.T) {
+	priv, pub, _ := secrets.NewKeyPair("admin")
+	jump := newTestServer(t, pub)
+	target := newTestServer(t, pub)
+	jumpHop := hopTo(jump, priv)
+	client, err := Dial(context.Background(), Connection{Hop: hopTo(target, priv), Proxy: &jumpHop}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if res, err := Run(context.Background(), client, "echo via"); err != nil || res.Stdout != "via\n" {
+		t.Fatalf("%q %v", res.Stdout, err)
+	}
+	if len(target.execs) != 1 || len(jump.execs) != 0 {
+		t.Fatalf("the command must run on the target only: target %v jump %v", target.execs, jump.execs)
+	}
+}
+
+func TestCommandCheckFindsDrift(t *testing.T) {
+	priv, pub, _ := secrets.NewKeyPair("admin")
+	srv := newTestServer(t, pub)
+	dir := t.TempDir()
+	args := CommandArgs{
+		Connection: Connection{Hop: hopTo(srv, priv)},
+		Create:     "echo managed > " + dir + "/f",
+		Check:      "cat " + dir + "/f",
+	}
+	ctx := context.Background()
+	created, err := Command{}.Create(ctx, infer.CreateRequest[CommandArgs]{Name: "c", Inputs: args})
+	if err != nil || created.Output.Observed != "managed" {
+		t.Fatalf("create: %+v %v", created.Output, err)
+	}
+	diff := func() bool {
+		d, err := Command{}.Diff(ctx, infer.DiffRequest[CommandArgs, CommandState]{State: created.Output, Inputs: args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.HasChanges
+	}
+	if diff() {
+		t.Fatal("no change expected right after create")
+	}
+	if err := exec.Command("sh", "-c", "echo edited by hand > "+dir+"/f").Run(); err != nil {
+		t.Fatal(err)
+	}
+	if !diff() {
+		t.Fatal("a hand edit must show as drift")
+	}
+}
