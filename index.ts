@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadClusterConfig } from "./components/config";
+import { loadClusterConfig, NAMESPACE } from "./components/config";
 import { MachineLayer } from "./components/machines";
 import { SshKeyPair } from "./components/provider";
 
@@ -10,10 +10,13 @@ const stack = pulumi.getStack();
 // One key pair per stack reaches every machine; nothing is typed by hand.
 const adminKey = new SshKeyPair("admin-key", { comment: `thesis-cluster-${stack}` });
 
+// Hosts of the `existing` backend may take a key of the user's instead.
+const ownKey = cfg.backend === "existing" ? new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey") : undefined;
+
 const layer = new MachineLayer("cluster", {
     cfg,
     stack,
-    privateKey: adminKey.privateKey,
+    privateKey: ownKey ?? adminKey.privateKey,
     publicKey: adminKey.publicKey,
 });
 

@@ -56,6 +56,10 @@ const sshSchema = z
         host: z.string().min(1),
         port: z.number().int().min(1).max(65535).default(22),
         user: z.string().min(1).default("root"),
+        /** The host's SSH host key, pinned (a line of `ssh-keyscan HOST`, without the host). */
+        hostKey: z.string().regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+=*( .*)?$/, "must be a public key line like \"ssh-ed25519 AAAA…\" (from ssh-keyscan)"),
+        /** A node to use as jump host, for nodes only on the internal network. */
+        proxy: nodeName.optional(),
     })
     .strict();
 
@@ -263,6 +267,18 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         }
         if (!node.ssh && cfg.backend === "existing") {
             bad(["nodes", i, "ssh"], `is required with backend "existing": how to reach ${node.name}`);
+        }
+    });
+
+    // A jump host is another node reached directly.
+    cfg.nodes.forEach((node, i) => {
+        const proxy = node.ssh?.proxy;
+        if (proxy === undefined) return;
+        const j = index.get(proxy);
+        if (j === undefined) {
+            bad(["nodes", i, "ssh", "proxy"], "is not a node in thesis-cluster:nodes");
+        } else if (j === i || cfg.nodes[j].ssh?.proxy !== undefined) {
+            bad(["nodes", i, "ssh", "proxy"], "must be another node that is reached without a jump host");
         }
     });
 

@@ -93,8 +93,8 @@ export interface MachineArgs {
     hostKey: pulumi.Input<string>;
     /** Extra disks as the machine sees them. */
     devices: pulumi.Input<string[]>;
-    /** The backend resource the machine is; the readiness gate waits for it. */
-    backing: pulumi.Resource;
+    /** The backend resource the machine is, if any; the readiness gate waits for it. */
+    backing?: pulumi.Resource;
 }
 
 /** Boot finished (running or degraded), with failed units on stderr. */
@@ -131,7 +131,7 @@ export class Machine extends pulumi.ComponentResource {
         this.ready = new Command(
             `${name}-ready`,
             { connection: this.connection, create: READY_SCRIPT, timeoutSeconds: 300 },
-            { parent: this, dependsOn: [args.backing] },
+            { parent: this, dependsOn: args.backing ? [args.backing] : [] },
         );
         this.state = this.ready.stdout.apply((s) => (s ?? "").trim());
         this.registerOutputs({ state: this.state });
@@ -148,14 +148,29 @@ export interface MachineLayerArgs {
 /** The cluster's machines and networks. */
 export class MachineLayer extends pulumi.ComponentResource {
     public readonly machines: Record<string, Machine> = {};
-    public readonly networks: Record<NetworkName, { bridge?: string; cidr: string }>;
+    public readonly networks = {} as Record<NetworkName, { bridge?: string; cidr: string }>;
 
     constructor(name: string, args: MachineLayerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:MachineLayer", name, {}, opts);
-        const { cfg } = args;
-        if (cfg.backend !== "nspawn") {
-            throw new pulumi.RunError(`thesis-cluster:backend: "${cfg.backend}" is not built yet; use "nspawn"`);
+        for (const net of NETWORKS) {
+            this.networks[net] = { cidr: args.cfg.networks[net].cidr };
         }
+        switch (args.cfg.backend) {
+            case "nspawn":
+                this.nspawn(args);
+                break;
+            case "existing":
+                this.existing(args);
+                break;
+            default:
+                throw new pulumi.RunError(`thesis-cluster:backend: "${args.cfg.backend}" is not built yet; use "nspawn" or "existing"`);
+        }
+        this.registerOutputs({});
+    }
+
+    /** Machines booted with systemd-nspawn on this host. */
+    private nspawn(args: MachineLayerArgs): void {
+        const { cfg } = args;
         const names = hostNames(args.stack);
         const image = new nspawn.BaseImage(
             "base-image",
@@ -167,15 +182,16 @@ export class MachineLayer extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const bridges = {} as Record<NetworkName, nspawn.Network>;
-        this.networks = {} as Record<NetworkName, { bridge?: string; cidr: string }>;
+        const bridges: pulumi.Resource[] = [];
         for (const net of NETWORKS) {
-            bridges[net] = new nspawn.Network(
-                `${net}-network`,
-                { bridge: names.bridge(net), cidr: cfg.networks[net].cidr, hostAddress: cfg.networks[net].hostAddress },
-                { parent: this },
+            bridges.push(
+                new nspawn.Network(
+                    `${net}-network`,
+                    { bridge: names.bridge(net), cidr: cfg.networks[net].cidr, hostAddress: cfg.networks[net].hostAddress },
+                    { parent: this },
+                ),
             );
-            this.networks[net] = { bridge: names.bridge(net), cidr: cfg.networks[net].cidr };
+            this.networks[net].bridge = names.bridge(net);
         }
 
         // Directors are reached on their external address from the host;
@@ -184,7 +200,6 @@ export class MachineLayer extends pulumi.ComponentResource {
         let jump: { hop: pulumi.Output<Hop>; endpoint: SshEndpoint } | undefined;
         const ordered = [...cfg.nodes].sort((a, b) => Number(b.name === jumpName) - Number(a.name === jumpName));
         for (const node of ordered) {
-            const plan = nicPlan(cfg, node);
             const vm = new nspawn.Machine(
                 node.name,
                 {
@@ -192,40 +207,74 @@ export class MachineLayer extends pulumi.ComponentResource {
                     namespace: names.namespace(node.name),
                     image: image.path,
                     stateDir: names.stateDir,
-                    nics: plan.map((n) => ({ name: n.name, bridge: names.bridge(n.network), address: n.address, gateway: n.gateway })),
+                    nics: nicPlan(cfg, node).map((n) => ({
+                        name: n.name,
+                        bridge: names.bridge(n.network),
+                        address: n.address,
+                        gateway: n.gateway,
+                    })),
                     disks: node.disks,
                     authorizedKeys: [args.publicKey],
                     // The nas serves NFS with nfs-ganesha, whose VFS backend
                     // needs these calls that nspawn's default filter denies.
                     systemCallFilter: roleOf(cfg, node.name) === "nas" ? ["open_by_handle_at", "name_to_handle_at"] : undefined,
                 },
-                { parent: this, dependsOn: [bridges.internal, bridges.external] },
+                { parent: this, dependsOn: bridges },
             );
             const host = node.addresses.external ?? node.addresses.internal;
-            const hop: pulumi.Output<Hop> = pulumi.output({
-                host,
-                port: 22,
-                user: "root",
-                privateKey: args.privateKey,
-                hostKeys: [vm.hostKey],
-            });
+            const hop = hopOf(host, 22, "root", args.privateKey, vm.hostKey);
             let endpoint: SshEndpoint = { host, port: 22, user: "root" };
             let connection: pulumi.Output<Connection> = hop;
             if (node.addresses.external === undefined) {
                 if (!jump) throw new Error(`no jump host for ${node.name}`);
-                const proxy = jump.hop;
-                connection = pulumi.all([hop, proxy]).apply(([h, p]) => ({ ...h, proxy: p }));
+                connection = viaJump(hop, jump.hop);
                 endpoint = { ...endpoint, proxy: { host: jump.endpoint.host, port: 22, user: "root" } };
             }
             if (node.name === jumpName) {
                 jump = { hop, endpoint };
             }
-            this.machines[node.name] = new Machine(
-                node.name,
-                { node, role: roleOf(cfg, node.name), connection, endpoint, hostKey: vm.hostKey, devices: vm.devices, backing: vm },
-                { parent: this },
-            );
+            this.add(cfg, node, { connection, endpoint, hostKey: vm.hostKey, devices: vm.devices, backing: vm });
         }
-        this.registerOutputs({});
     }
+
+    /** Hosts that already answer SSH, as the config describes them. */
+    private existing(args: MachineLayerArgs): void {
+        const { cfg } = args;
+        const byName = new Map(cfg.nodes.map((n) => [n.name, n]));
+        const hopFor = (node: NodeSpec) => {
+            const ssh = node.ssh!;
+            return hopOf(ssh.host, ssh.port, ssh.user, args.privateKey, ssh.hostKey);
+        };
+        for (const node of cfg.nodes) {
+            const ssh = node.ssh!;
+            let connection = hopFor(node);
+            let endpoint: SshEndpoint = { host: ssh.host, port: ssh.port, user: ssh.user };
+            if (ssh.proxy !== undefined) {
+                const jump = byName.get(ssh.proxy)!;
+                connection = viaJump(connection, hopFor(jump));
+                endpoint = { ...endpoint, proxy: { host: jump.ssh!.host, port: jump.ssh!.port, user: jump.ssh!.user } };
+            }
+            // Extra disks are expected where a VM would show them.
+            const devices = node.disks.map((_, i) => `/dev/sd${String.fromCharCode(98 + i)}`);
+            this.add(cfg, node, { connection, endpoint, hostKey: ssh.hostKey, devices });
+        }
+    }
+
+    private add(cfg: ClusterConfig, node: NodeSpec, m: Omit<MachineArgs, "node" | "role">): void {
+        this.machines[node.name] = new Machine(node.name, { node, role: roleOf(cfg, node.name), ...m }, { parent: this });
+    }
+}
+
+function hopOf(
+    host: string,
+    port: number,
+    user: string,
+    privateKey: pulumi.Input<string>,
+    hostKey: pulumi.Input<string>,
+): pulumi.Output<Hop> {
+    return pulumi.output({ host, port, user, privateKey, hostKeys: [hostKey] });
+}
+
+function viaJump(hop: pulumi.Output<Hop>, jump: pulumi.Output<Hop>): pulumi.Output<Connection> {
+    return pulumi.all([hop, jump]).apply(([h, p]) => ({ ...h, proxy: p }));
 }

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import { hostNames } from "../../components/machines";
 import { childrenOf, hostObjects, HostSnapshot, nspawnPid, timed } from "./host";
+import { stackConfig } from "../unit/stackfiles";
 import { TempProject } from "./project";
 import { NodeOutput, Ssh } from "./ssh";
 
@@ -91,6 +92,35 @@ describe("local stack (systemd-nspawn machines)", () => {
             const fwd = fs.readFileSync(`/proc/sys/net/ipv4/conf/${names.bridge(net)}/forwarding`, "utf8");
             expect(fwd.trim()).toBe("0");
         }
+    }, 600_000);
+
+    it("serves as existing hosts to a second stack that consumes its outputs", async () => {
+        // Backend `existing`: the same machines, described by this stack's outputs.
+        const other = "e2e-existing";
+        const local = stackConfig("local");
+        const out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
+        const byHost = Object.fromEntries(Object.entries(nodes).map(([name, n]) => [n.ssh.host, name]));
+        await project.initStackWith(other, {
+            ...local,
+            backend: "existing",
+            nodes: (local.nodes as { name: string }[]).map((n) => {
+                const o = nodes[n.name];
+                const ssh = { host: o.ssh.host, hostKey: o.hostKey, ...(o.ssh.proxy ? { proxy: byHost[o.ssh.proxy.host] } : {}) };
+                return { ...n, ssh };
+            }),
+        });
+        await project.setSecret(other, "sshPrivateKey", out.adminPrivateKey);
+        try {
+            await project.ok(["up", "--stack", other, "--yes", "--skip-preview"]);
+            const states = JSON.parse(await project.ok(["stack", "output", "--stack", other, "--json", "nodes"]));
+            expect(Object.values(states).map((n) => (n as NodeOutput).state)).toEqual(Array(10).fill("running"));
+            await project.ok(["preview", "--stack", other, "--expect-no-changes"]);
+        } finally {
+            await project.ok(["destroy", "--stack", other, "--yes", "--skip-preview"]);
+            await project.ok(["stack", "rm", other, "--yes"]);
+        }
+        // Its destroy removed only its own records: every machine still runs.
+        for (const name of Object.keys(nodes)) expect([name, nspawnPid(names.stateDir, name)]).toEqual([name, expect.any(Number)]);
     }, 600_000);
 
     it("reports no changes on a second up", async () => {

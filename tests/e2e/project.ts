@@ -1,5 +1,6 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
+import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 
@@ -62,10 +63,17 @@ export class TempProject {
         await this.ok(["stack", "init", name]);
     }
 
+    /** Creates stack NAME with the given `thesis-cluster:*` config (keys without namespace). */
+    async initStackWith(name: string, config: Record<string, unknown>): Promise<void> {
+        const doc = { config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`thesis-cluster:${k}`, v])) };
+        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), yaml.dump(doc));
+        await this.ok(["stack", "init", name]);
+    }
+
     /** Runs `pulumi ARGS` in the project; never throws on a non-zero exit. */
-    pulumi(args: string[], timeoutMs = 600_000): Promise<RunResult> {
+    pulumi(args: string[], timeoutMs = 600_000, stdin?: string): Promise<RunResult> {
         return new Promise((resolve) => {
-            execFile(
+            const child = execFile(
                 "pulumi",
                 [...args, "--non-interactive"],
                 { cwd: this.dir, env: this.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
@@ -74,7 +82,16 @@ export class TempProject {
                     resolve({ code, stdout, stderr });
                 },
             );
+            child.stdin?.end(stdin ?? "");
         });
+    }
+
+    /** Sets a secret config value, passed on stdin so it is in no command line or message. */
+    async setSecret(stack: string, key: string, value: string): Promise<void> {
+        const r = await this.pulumi(["config", "set", "--secret", "--stack", stack, key], 60_000, value);
+        if (r.code !== 0) {
+            throw new Error(`pulumi config set --secret ${key} exited ${r.code}\n${r.stderr}`);
+        }
     }
 
     /** Like pulumi(), but fails with the CLI's output when the command fails. */

@@ -8,6 +8,8 @@ function variant(edit: (c: any) => void): Record<string, unknown> { // eslint-di
     return c;
 }
 
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMeWQ82a3AerXhZK9NhfHt+tejVNMGZZ6B7Heu42Ut/D";
+
 function problems(raw: Record<string, unknown>): string[] {
     try {
         parseClusterConfig(raw);
@@ -136,8 +138,31 @@ describe("stack config", () => {
         const msgs = problems(variant((c) => { c.backend = "existing"; }));
         expect(msgs).toHaveLength(10);
         expect(msgs[0]).toBe('thesis-cluster:nodes[0].ssh: (unset) is required with backend "existing": how to reach cluster1');
-        expect(problems(variant((c) => { c.nodes[0].ssh = { host: "h" }; }))).toEqual([
-            'thesis-cluster:nodes[0].ssh: {"host":"h"} is only used with backend "existing" (backend is "nspawn")',
+        expect(problems(variant((c) => { c.nodes[0].ssh = { host: "h", hostKey: KEY }; }))).toEqual([
+            `thesis-cluster:nodes[0].ssh: {"host":"h","hostKey":"${KEY}"} is only used with backend "existing" (backend is "nspawn")`,
+        ]);
+    });
+
+    it("pins a host key for every existing host and checks jump hosts", () => {
+        const existing = (edit: (c: any) => void) => // eslint-disable-line @typescript-eslint/no-explicit-any
+            variant((c) => {
+                c.backend = "existing";
+                c.nodes.forEach((n: { name: string; ssh?: object }) => (n.ssh = { host: `${n.name}.lab`, hostKey: KEY }));
+                edit(c);
+            });
+        const cfg = parseClusterConfig(existing((c) => (c.nodes[2].ssh.proxy = "cluster1")));
+        expect(cfg.nodes[2].ssh).toEqual({ host: "cluster2.lab", port: 22, user: "root", hostKey: KEY, proxy: "cluster1" });
+        expect(problems(existing((c) => (c.nodes[2].ssh.hostKey = "AAAA")))).toEqual([
+            'thesis-cluster:nodes[2].ssh.hostKey: "AAAA" must be a public key line like "ssh-ed25519 AAAA…" (from ssh-keyscan)',
+        ]);
+        expect(problems(existing((c) => (c.nodes[2].ssh.proxy = "gateway")))).toEqual([
+            'thesis-cluster:nodes[2].ssh.proxy: "gateway" is not a node in thesis-cluster:nodes',
+        ]);
+        expect(problems(existing((c) => {
+            c.nodes[2].ssh.proxy = "cluster1";
+            c.nodes[3].ssh.proxy = "cluster2";
+        }))).toEqual([
+            'thesis-cluster:nodes[3].ssh.proxy: "cluster2" must be another node that is reached without a jump host',
         ]);
     });
 

@@ -110,3 +110,41 @@ describe("MachineLayer (nspawn)", () => {
         expect((ready.connection as { host: string }).host).toBe("10.0.100.100");
     });
 });
+
+describe("MachineLayer (existing hosts)", () => {
+    const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMeWQ82a3AerXhZK9NhfHt+tejVNMGZZ6B7Heu42Ut/D";
+    let seen: Registered[];
+    let layer: MachineLayer;
+
+    beforeAll(() => {
+        const raw = structuredClone(stackConfig("local")) as { backend: string; nodes: { name: string; ssh?: object }[] };
+        raw.backend = "existing";
+        raw.nodes.forEach((n) => (n.ssh = { host: `${n.name}.lab`, port: 2222, user: "admin", hostKey: `${KEY} ${n.name}` }));
+        (raw.nodes[2].ssh as { proxy?: string }).proxy = "cluster1";
+        seen = installMocks({ "cluster:remote:Command": { stdout: "degraded\n" } }, "lab");
+        layer = new MachineLayer("cluster", { cfg: parseClusterConfig(raw), stack: "lab", privateKey: "OWN", publicKey: "unused" });
+    });
+
+    it("creates nothing on the hosts but the readiness gate, over the configured endpoints", async () => {
+        expect(await valueOf(layer.machines.cluster2.state)).toBe("degraded");
+        const types = new Set(seen.map((r) => r.type));
+        expect([...types].filter((t) => t.startsWith("cluster:nspawn:"))).toEqual([]);
+        expect(seen.filter((r) => r.type === "cluster:remote:Command")).toHaveLength(10);
+        expect(await valueOf(layer.machines.cluster2.connection)).toEqual({
+            host: "cluster2.lab",
+            port: 2222,
+            user: "admin",
+            privateKey: "OWN",
+            hostKeys: [`${KEY} cluster2`],
+            proxy: { host: "cluster1.lab", port: 2222, user: "admin", privateKey: "OWN", hostKeys: [`${KEY} cluster1`] },
+        });
+        expect(layer.machines.cluster2.endpoint).toEqual({
+            host: "cluster2.lab",
+            port: 2222,
+            user: "admin",
+            proxy: { host: "cluster1.lab", port: 2222, user: "admin" },
+        });
+        expect(await valueOf(layer.machines.san1.devices)).toEqual(["/dev/sdb", "/dev/sdc"]);
+        expect(layer.networks.internal).toEqual({ cidr: "10.0.100.0/24" });
+    });
+});
