@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadClusterConfig, NAMESPACE } from "./components/config";
+import { FrontDoor } from "./components/frontdoor";
 import { MachineLayer } from "./components/machines";
 import { SshKeyPair } from "./components/provider";
 
@@ -20,6 +21,8 @@ const layer = new MachineLayer("cluster", {
     publicKey: adminKey.publicKey,
 });
 
+const frontDoor = new FrontDoor("front-door", { cfg, machines: layer.machines });
+
 export const adminPublicKey = adminKey.publicKey;
 /** For other stacks and tools that log in to the machines; a Pulumi secret. */
 export const adminPrivateKey = pulumi.secret(adminKey.privateKey);
@@ -39,3 +42,6 @@ export const nodes = Object.fromEntries(
     ]),
 );
 export const vips = { internal: cfg.networks.internal.vip, external: cfg.networks.external.vip };
+/** The SSH farm (`ssh -p PORT user@HOST` lands on a compute node) and HAProxy's stats page. */
+export const sshFrontDoor = frontDoor.sshEndpoint;
+export const stats = { url: frontDoor.statsUrl, user: "admin", password: pulumi.secret(frontDoor.haproxy.statsPassword) };

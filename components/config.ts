@@ -113,6 +113,7 @@ export interface ClusterConfig {
     networks: Record<NetworkName, NetworkSpec>;
     nodes: NodeSpec[];
     roles: Roles;
+    frontDoor: FrontDoorSpec;
     /** nspawn backend: base image cache; the provider's default when unset. */
     imageCacheDir?: string;
 }
@@ -153,6 +154,48 @@ function show(v: unknown): string {
     return v === undefined ? "(unset)" : JSON.stringify(v);
 }
 
+const port = z.number().int().min(1).max(65535);
+
+const frontDoorSchema = z
+    .object({
+        /** DNS domain of the cluster's names. */
+        domain: z
+            .string()
+            .regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/, "must be a DNS domain of lower-case labels")
+            .default("cluster"),
+        /** HAProxy's SSH front door on the external VIP. */
+        sshPort: port.default(2000),
+        /** HAProxy's stats page (admin, generated password). */
+        statsPort: port.default(9000),
+        /** Interval of HAProxy's health checks of the compute nodes' sshd, ms. */
+        checkIntervalMs: z.number().int().min(100).max(60000).default(1000),
+        vrrp: z
+            .object({
+                /** Priorities of directors[0] (MASTER) and directors[1] (BACKUP). */
+                priorities: z.tuple([z.number().int().min(1).max(254), z.number().int().min(1).max(254)]).default([101, 100]),
+                /** Seconds between adverts; VRRP v3 allows fractions. */
+                advertInterval: z.number().min(0.01).max(40).default(0.25),
+                routerIds: z
+                    .object({
+                        internal: z.number().int().min(1).max(255).default(52),
+                        external: z.number().int().min(1).max(255).default(51),
+                    })
+                    .strict()
+                    .prefault({}),
+            })
+            .strict()
+            .prefault({}),
+        /** Network boot (DHCP + TFTP + pxelinux) from the directors' dnsmasq. */
+        pxe: z.boolean().default(false),
+        /** DNS servers for names outside the cluster; none keeps the lab closed. */
+        dnsUpstream: z.array(z.string()).default([]),
+        /** MTU handed out by DHCP (thesis: 9000); unset leaves the default. */
+        dhcpMtu: z.number().int().min(576).max(9216).optional(),
+    })
+    .strict();
+
+export type FrontDoorSpec = z.infer<typeof frontDoorSchema>;
+
 const topSchema = z
     .object({
         /** Which machine layer builds the nodes. Default nspawn. */
@@ -160,13 +203,15 @@ const topSchema = z
         networks: z.object({ internal: networkSchema, external: networkSchema }).strict(),
         nodes: z.array(nodeSchema).min(1),
         roles: rolesSchema,
+        /** The front door: dnsmasq, keepalived, HAProxy, NAT. */
+        frontDoor: frontDoorSchema.prefault({}),
         /** nspawn backend: where base images are cached, shared by stacks. */
         imageCacheDir: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
     })
     .strict();
 
 /** The keys this model reads; others in the namespace belong to other components. */
-export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "imageCacheDir"] as const;
+export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "imageCacheDir"] as const;
 
 function parseIPv4(s: string): ipaddr.IPv4 | undefined {
     return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
@@ -317,6 +362,20 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             bad(["nodes", i, "addresses", "external"], `is required: ${d} is a director and holds the external VIP`);
         }
     }
+    // The front door's numbers must not collide.
+    const fd = cfg.frontDoor;
+    if (fd.vrrp.priorities[0] <= fd.vrrp.priorities[1]) {
+        bad(["frontDoor", "vrrp", "priorities"], "must give the first director (MASTER) the higher priority");
+    }
+    if (fd.vrrp.routerIds.internal === fd.vrrp.routerIds.external) {
+        bad(["frontDoor", "vrrp", "routerIds", "external"], "must differ from the internal instance's router id");
+    }
+    if (fd.sshPort === fd.statsPort) {
+        bad(["frontDoor", "statsPort"], "must differ from frontDoor.sshPort");
+    }
+    fd.dnsUpstream.forEach((a, i) => {
+        if (!parseIPv4(a)) bad(["frontDoor", "dnsUpstream", i], "is not an IPv4 address");
+    });
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
@@ -325,7 +384,7 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         ...n,
         memoryMb: n.memoryMb ?? (cfg.roles.directors.includes(n.name) ? 1024 : 512),
     }));
-    return { backend: cfg.backend, networks, nodes, roles: cfg.roles, imageCacheDir: cfg.imageCacheDir };
+    return { backend: cfg.backend, networks, nodes, roles: cfg.roles, frontDoor: cfg.frontDoor, imageCacheDir: cfg.imageCacheDir };
 }
 
 /** The node's role, for naming and defaults. */

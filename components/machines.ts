@@ -44,8 +44,16 @@ export function hostNames(stack: string) {
 export interface NicPlan {
     name: string;
     network: NetworkName;
+    /** Fixed hardware address, so DHCP leases can name it (VirtualBox's prefix, as in the thesis). */
+    mac: string;
     address?: string;
     gateway?: string;
+}
+
+/** A NIC's MAC address: 08:00:27 and three bytes from the node and NIC names. */
+export function macOf(node: string, nic: string): string {
+    const h = crypto.createHash("sha256").update(`${node}/${nic}`).digest();
+    return ["08", "00", "27", ...[h[0], h[1], h[2]].map((b) => b.toString(16).padStart(2, "0"))].join(":");
 }
 
 export function nicPlan(cfg: ClusterConfig, node: NodeSpec): NicPlan[] {
@@ -58,6 +66,7 @@ export function nicPlan(cfg: ClusterConfig, node: NodeSpec): NicPlan[] {
         nics.push({
             name: `eth${i}`,
             network: "internal",
+            mac: macOf(node.name, `eth${i}`),
             address: i === 0 ? withLen("internal", node.addresses.internal) : undefined,
             // Internal-only nodes route through the internal VIP (NAT on the
             // active director), so the route survives a director failure.
@@ -68,6 +77,7 @@ export function nicPlan(cfg: ClusterConfig, node: NodeSpec): NicPlan[] {
         nics.push({
             name: `eth${nics.length}`,
             network: "external",
+            mac: macOf(node.name, `eth${nics.length}`),
             address: withLen("external", external),
             gateway: directors.includes(node.name) ? cfg.networks.external.hostAddress : undefined,
         });
@@ -136,6 +146,12 @@ export class Machine extends pulumi.ComponentResource {
         this.state = this.ready.stdout.apply((s) => (s ?? "").trim());
         this.registerOutputs({ state: this.state });
     }
+}
+
+/** What a service component needs: the stack config and the machines by node name. */
+export interface ServiceArgs {
+    cfg: ClusterConfig;
+    machines: Record<string, Machine>;
 }
 
 export interface MachineLayerArgs {
@@ -212,6 +228,7 @@ export class MachineLayer extends pulumi.ComponentResource {
                         bridge: names.bridge(n.network),
                         address: n.address,
                         gateway: n.gateway,
+                        mac: n.mac,
                     })),
                     disks: node.disks,
                     authorizedKeys: [args.publicKey],

@@ -45,6 +45,7 @@ export interface NicArgs {
     /** Address with prefix length; none leaves the NIC unconfigured. */
     address?: string;
     gateway?: string;
+    mac?: string;
 }
 
 export interface MachineArgs {

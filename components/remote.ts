@@ -29,6 +29,12 @@ export interface CommandArgs {
      * different answer is drift, shown as a change and repaired by `update`.
      */
     check?: pulumi.Input<string>;
+    /**
+     * What `check` must print once the scripts did their work. An update that
+     * leaves anything else fails; any other answer later is drift. Without it,
+     * the answer recorded after the last run is the reference.
+     */
+    expect?: pulumi.Input<string>;
     /** Values that re-run `update` when they change. */
     triggers?: pulumi.Input<pulumi.Input<string>[]>;
     /** Bound on each script and on the wait for the machine. Default 600. */

@@ -173,6 +173,30 @@ describe("stack config", () => {
         ]);
     });
 
+    it("gives the front door the thesis' numbers by default", () => {
+        expect(parseClusterConfig(stackConfig("local")).frontDoor).toEqual({
+            domain: "cluster",
+            sshPort: 2000,
+            statsPort: 9000,
+            checkIntervalMs: 1000,
+            vrrp: { priorities: [101, 100], advertInterval: 0.25, routerIds: { internal: 52, external: 51 } },
+            pxe: false,
+            dnsUpstream: [],
+        });
+    });
+
+    it("refuses front door numbers that collide", () => {
+        expect(problems(variant((c) => (c.frontDoor = { vrrp: { priorities: [100, 101], routerIds: { internal: 7, external: 7 } }, statsPort: 2000, dnsUpstream: ["dns"] })))).toEqual([
+            'thesis-cluster:frontDoor.vrrp.priorities: [100,101] must give the first director (MASTER) the higher priority',
+            "thesis-cluster:frontDoor.vrrp.routerIds.external: 7 must differ from the internal instance's router id",
+            "thesis-cluster:frontDoor.statsPort: 2000 must differ from frontDoor.sshPort",
+            'thesis-cluster:frontDoor.dnsUpstream[0]: "dns" is not an IPv4 address',
+        ]);
+        expect(problems(variant((c) => (c.frontDoor = { vrrp: { advertInterval: 0 } })))).toEqual([
+            "thesis-cluster:frontDoor.vrrp.advertInterval: 0 Too small: expected number to be >=0.01",
+        ]);
+    });
+
     it("reports every problem at once", () => {
         const msgs = problems(variant((c) => {
             c.nodes[3].name = "cluster2";

@@ -1,5 +1,5 @@
 import { parseClusterConfig } from "../../components/config";
-import { basePackages, hostNames, MachineLayer, nicPlan } from "../../components/machines";
+import { basePackages, hostNames, MachineLayer, macOf, nicPlan } from "../../components/machines";
 import { installMocks, Registered, valueOf } from "./mocks";
 import { stackConfig } from "./stackfiles";
 
@@ -9,15 +9,22 @@ const node = (name: string) => cfg.nodes.find((n) => n.name === name)!;
 describe("nicPlan", () => {
     it("gives a director eth0 on the internal network and eth1 on the external one, routed via the host", () => {
         expect(nicPlan(cfg, node("cluster1"))).toEqual([
-            { name: "eth0", network: "internal", address: "10.0.100.1/24", gateway: undefined },
-            { name: "eth1", network: "external", address: "192.168.1.101/24", gateway: "192.168.1.1" },
+            { name: "eth0", network: "internal", mac: macOf("cluster1", "eth0"), address: "10.0.100.1/24", gateway: undefined },
+            { name: "eth1", network: "external", mac: macOf("cluster1", "eth1"), address: "192.168.1.101/24", gateway: "192.168.1.1" },
         ]);
     });
 
     it("routes an internal-only node through the internal VIP", () => {
         expect(nicPlan(cfg, node("cluster3"))).toEqual([
-            { name: "eth0", network: "internal", address: "10.0.100.3/24", gateway: "10.0.100.200" },
+            { name: "eth0", network: "internal", mac: macOf("cluster3", "eth0"), address: "10.0.100.3/24", gateway: "10.0.100.200" },
         ]);
+    });
+
+    it("gives every NIC a fixed, distinct unicast MAC with VirtualBox's prefix", () => {
+        const macs = cfg.nodes.flatMap((n) => nicPlan(cfg, n).map((p) => p.mac));
+        expect(new Set(macs).size).toBe(macs.length);
+        for (const m of macs) expect(m).toMatch(/^08:00:27(:[0-9a-f]{2}){3}$/);
+        expect(macOf("cluster2", "eth0")).toBe(macOf("cluster2", "eth0"));
     });
 
     it("gives the nas one internal NIC per bond slave, the address on eth0", () => {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -38,6 +39,8 @@ type Nic struct {
 	Address string `pulumi:"address,optional"`
 	// Gateway is the default route through this NIC, if any.
 	Gateway string `pulumi:"gateway,optional"`
+	// Mac is the NIC's hardware address, fixed so DHCP leases can name it.
+	Mac string `pulumi:"mac,optional"`
 }
 
 // Disk is an extra disk, a sparse file on the host seen by the guest as /dev/sdX.
@@ -136,6 +139,11 @@ func (a MachineArgs) validate(dryRun bool) error {
 		if n.Gateway != "" {
 			if _, err := netip.ParseAddr(n.Gateway); err != nil {
 				return fmt.Errorf("nics[%d].gateway: %q: %w", i, n.Gateway, err)
+			}
+		}
+		if n.Mac != "" {
+			if hw, err := net.ParseMAC(n.Mac); err != nil || len(hw) != 6 || hw[0]&1 == 1 {
+				return fmt.Errorf("nics[%d].mac: %q is not a unicast Ethernet address", i, n.Mac)
 			}
 		}
 	}
@@ -353,8 +361,11 @@ func ensureNetns(ctx context.Context, a MachineArgs) error {
 		if !exists(filepath.Join("/sys/class/net", host)) {
 			// A guest end left from an earlier host end would block the name.
 			_, _ = run(ctx, "ip", "-n", a.Namespace, "link", "del", n.Name)
-			if _, err := run(ctx, "ip", "link", "add", host, "type", "veth",
-				"peer", "name", n.Name, "netns", a.Namespace); err != nil {
+			peer := []string{"link", "add", host, "type", "veth", "peer", "name", n.Name}
+			if n.Mac != "" {
+				peer = append(peer, "address", n.Mac)
+			}
+			if _, err := run(ctx, "ip", append(peer, "netns", a.Namespace)...); err != nil {
 				return err
 			}
 		}
@@ -450,7 +461,10 @@ func start(a MachineArgs, paths machinePaths, loops []string) error {
 	// The shell joins the machine's cgroups, then becomes systemd-nspawn.
 	join := `for d in $TC_CGROUPS; do echo $$ > "$d/cgroup.procs" || exit 1; done; exec systemd-nspawn "$@"`
 	cmd := exec.Command("sh", append([]string{"-c", join, "systemd-nspawn"}, nspawnArgs(a, paths.root, loops)...)...)
-	cmd.Env = append(os.Environ(), "TC_CGROUPS="+strings.Join(cgroups, " "))
+	cmd.Env = append(os.Environ(), "TC_CGROUPS="+strings.Join(cgroups, " "),
+		// /proc/sys/net writable: the namespace is the machine's own, and its
+		// services set their sysctls themselves (ip_forward, ip_nonlocal_bind).
+		"SYSTEMD_NSPAWN_API_VFS_WRITABLE=network")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -85,6 +85,7 @@ func TestMachineArgsValidate(t *testing.T) {
 		"bad address": func(m *MachineArgs) { m.Nics = []Nic{{Name: "eth0", Bridge: "b", Address: "10.0.100.2"}} },
 		"nic name":    func(m *MachineArgs) { m.Nics = []Nic{{Name: "enp1s0", Bridge: "b"}} },
 		"disk size":   func(m *MachineArgs) { m.Disks = []Disk{{SizeMb: 0}} },
+		"multicast":   func(m *MachineArgs) { m.Nics = []Nic{{Name: "eth0", Bridge: "b", Mac: "01:00:5e:00:00:01"}} },
 	} {
 		m := good
 		edit(&m)

@@ -29,6 +29,10 @@ type CommandArgs struct {
 	Delete string `pulumi:"delete,optional"`
 	// Check prints the machine's observed state; see Command.
 	Check string `pulumi:"check,optional"`
+	// Expect is what Check must print once the scripts did their work: an
+	// update that leaves anything else fails, and any other answer later is
+	// drift. Without it, the answer recorded after the last run is the reference.
+	Expect string `pulumi:"expect,optional"`
 	// Triggers re-run Update when they change (content hashes, versions).
 	Triggers []string `pulumi:"triggers,optional"`
 	// TimeoutSeconds bounds each script and the wait for the machine. Default 600.
@@ -74,6 +78,10 @@ func (a CommandArgs) apply(ctx context.Context, script string) (CommandState, er
 		if state.Observed, err = observe(ctx, client, a.Check); err != nil {
 			return state, fmt.Errorf("check on %s: %w", a.Connection.Host, err)
 		}
+		if a.Expect != "" && state.Observed != strings.TrimSpace(a.Expect) {
+			return state, fmt.Errorf("on %s the script ran, but the check reports\n%s\ninstead of\n%s\n(script output: %s)",
+				a.Connection.Host, state.Observed, strings.TrimSpace(a.Expect), lastLines(state.Stdout+state.Stderr, 20))
+		}
 	}
 	return state, nil
 }
@@ -112,13 +120,26 @@ func (Command) Update(
 	return infer.UpdateResponse[CommandState]{Output: state}, err
 }
 
-// Delete runs the delete script, if any.
+// Delete runs the delete script, if any. A machine that cannot be reached
+// (destroyed, powered off) has nothing left to undo: that is a warning, not
+// an error, so `pulumi destroy` of a broken cluster still completes.
 func (Command) Delete(ctx context.Context, req infer.DeleteRequest[CommandState]) (infer.DeleteResponse, error) {
-	if req.State.Delete == "" {
+	a := req.State.CommandArgs
+	if a.Delete == "" {
 		return infer.DeleteResponse{}, nil
 	}
-	_, err := req.State.CommandArgs.apply(ctx, req.State.Delete)
-	return infer.DeleteResponse{}, err
+	dctx, cancel := context.WithTimeout(ctx, a.timeout())
+	defer cancel()
+	client, err := Dial(dctx, a.Connection, 20*time.Second)
+	if err != nil {
+		p.GetLogger(ctx).Warningf("%s unreachable, its delete script was not run: %v", a.Connection.Host, err)
+		return infer.DeleteResponse{}, nil
+	}
+	defer client.Close()
+	if _, err := Run(dctx, client, a.Delete); err != nil {
+		return infer.DeleteResponse{}, fmt.Errorf("delete on %s: %w", a.Connection.Host, err)
+	}
+	return infer.DeleteResponse{}, nil
 }
 
 // Diff compares the scripts and triggers; with no input change and a Check,
@@ -130,7 +151,7 @@ func (Command) Diff(
 	olds, news := req.State.CommandArgs, req.Inputs
 	fields := map[string][2]any{
 		"create": {olds.Create, news.Create}, "update": {olds.Update, news.Update},
-		"delete": {olds.Delete, news.Delete}, "check": {olds.Check, news.Check},
+		"delete": {olds.Delete, news.Delete}, "check": {olds.Check, news.Check}, "expect": {olds.Expect, news.Expect},
 		"triggers": {olds.Triggers, news.Triggers}, "connection": {olds.Connection, news.Connection},
 		"timeoutSeconds": {olds.TimeoutSeconds, news.TimeoutSeconds},
 	}
@@ -140,7 +161,11 @@ func (Command) Diff(
 		}
 	}
 	if len(diff) == 0 && news.Check != "" {
-		if drifted, why := driftOf(ctx, news, req.State.Observed); drifted {
+		reference := req.State.Observed
+		if news.Expect != "" {
+			reference = strings.TrimSpace(news.Expect)
+		}
+		if drifted, why := driftOf(ctx, news, reference); drifted {
 			p.GetLogger(ctx).Infof("drift on %s: %s", news.Connection.Host, why)
 			diff["observed"] = p.PropertyDiff{Kind: p.Update}
 		}
@@ -163,7 +188,42 @@ func driftOf(ctx context.Context, a CommandArgs, recorded string) (bool, string)
 		return true, "check failed: " + err.Error()
 	}
 	if now != recorded {
-		return true, fmt.Sprintf("observed %q, recorded %q", now, recorded)
+		return true, lineDiff(now, recorded)
 	}
 	return false, ""
+}
+
+// lineDiff names the lines of the observed state that differ from the wanted
+// one, shortening long hashes: "now: /etc/x 3d68…; want: /etc/x a9f2…".
+func lineDiff(now, want string) string {
+	short := func(l string) string {
+		f := strings.Fields(l)
+		for i, w := range f {
+			if len(w) == 64 {
+				f[i] = w[:8] + "…"
+			}
+		}
+		return strings.Join(f, " ")
+	}
+	nowLines, wantLines := strings.Split(now, "\n"), strings.Split(want, "\n")
+	inWant := map[string]bool{}
+	for _, l := range wantLines {
+		inWant[l] = true
+	}
+	inNow := map[string]bool{}
+	for _, l := range nowLines {
+		inNow[l] = true
+	}
+	var parts []string
+	for _, l := range nowLines {
+		if !inWant[l] {
+			parts = append(parts, "now: "+short(l))
+		}
+	}
+	for _, l := range wantLines {
+		if !inNow[l] {
+			parts = append(parts, "want: "+short(l))
+		}
+	}
+	return strings.Join(parts, "; ")
 }

@@ -215,4 +215,30 @@ func TestCommandCheckFindsDrift(t *testing.T) {
 	if !diff() {
 		t.Fatal("a hand edit must show as drift")
 	}
+
+	// With Expect, the reference is the wanted state, and an update that does
+	// not reach it fails.
+	args.Expect = "wanted"
+	if _, err := (Command{}).Update(ctx, infer.UpdateRequest[CommandArgs, CommandState]{State: created.Output, Inputs: args}); err == nil ||
+		!strings.Contains(err.Error(), "instead of\nwanted") {
+		t.Fatalf("an update that leaves another state must fail, got %v", err)
+	}
+	args.Create = "echo wanted > " + dir + "/f"
+	updated, err := (Command{}).Update(ctx, infer.UpdateRequest[CommandArgs, CommandState]{State: created.Output, Inputs: args})
+	if err != nil || updated.Output.Observed != "wanted" {
+		t.Fatalf("update: %+v %v", updated.Output, err)
+	}
+	created.Output = updated.Output
+	if diff() {
+		t.Fatal("no drift once the machine is as expected")
+	}
+}
+
+func TestLineDiff(t *testing.T) {
+	h1, h2 := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	got := lineDiff("/etc/f "+h1+" 644\nunit inactive enabled", "/etc/f "+h2+" 644\nunit active enabled")
+	want := "now: /etc/f aaaaaaaa… 644; now: unit inactive enabled; want: /etc/f bbbbbbbb… 644; want: unit active enabled"
+	if got != want {
+		t.Fatalf("got %q", got)
+	}
 }

@@ -1,0 +1,146 @@
+/**
+ * How every service is converged on a machine: managed files installed only
+ * after their daemon's own checker accepts them, the unit enabled and running,
+ * reload rather than restart. A check script reads the machine back (file
+ * hashes and modes, unit state, probes); its expected answer is computed here,
+ * so a file edited by hand or a unit stopped shows as drift in `pulumi preview`
+ * and the next `pulumi up` repairs it. See docs/drift.md.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { Machine } from "./machines";
+import { Command } from "./remote";
+
+export interface ManagedFile {
+    path: string;
+    content: pulumi.Input<string>;
+    /** Octal mode. Default "644". */
+    mode?: string;
+    /** Owner as user:group. Default root:root. */
+    owner?: string;
+    /** Checks the new file before it is installed; `{}` stands for its path (e.g. `haproxy -c -f {}`). */
+    validate?: string;
+}
+
+export interface Probe {
+    /** A script printing one line about the machine's live state. */
+    script: string;
+    /** The line it prints when all is well. */
+    expect: string;
+}
+
+export interface ManagedServiceArgs {
+    machine: Machine;
+    files: ManagedFile[];
+    /** The systemd unit that runs the service: enabled, active, reloaded on change. */
+    unit?: string;
+    /** How a changed file reaches a running unit. Default "reload". */
+    onChange?: "reload" | "restart";
+    /** Runs after the files are in place and before the unit is handled; idempotent. */
+    after?: string;
+    /** Live facts to watch besides files and unit (sysctls, tables). */
+    probes?: Probe[];
+    /** Files not removed when the service is deleted (shared ones like /etc/resolv.conf). */
+    keepOnDelete?: string[];
+}
+
+const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const normMode = (m: string | undefined) => (m ?? "644").replace(/^0+(?=\d{3})/, "");
+
+/** The bash that installs the files and brings the unit up; idempotent, says what it changed. */
+export function applyScript(files: { path: string; content: string; mode?: string; owner?: string; validate?: string }[], args: Omit<ManagedServiceArgs, "machine" | "files">): string {
+    const lines = [
+        "set -euo pipefail",
+        "changed=0",
+        "put() { # PATH MODE OWNER BASE64 VALIDATE",
+        '  local path=$1 new="$1.thesis-new"',
+        '  mkdir -p "$(dirname "$path")"',
+        '  printf %s "$4" | base64 -d >"$new"',
+        '  chmod "$2" "$new"; chown "$3" "$new"',
+        '  if cmp -s "$new" "$path" && [ "$(stat -c %a:%U:%G "$path")" = "$(stat -c %a:%U:%G "$new")" ]; then rm -f "$new"; return; fi',
+        '  if [ -n "$5" ] && ! out=$(eval "${5//\\{\\}/$new}" 2>&1); then',
+        '    echo "$path: the new file was refused by its checker, nothing installed:" >&2; echo "$out" >&2; rm -f "$new"; exit 1',
+        "  fi",
+        '  mv -f "$new" "$path"; echo "installed $path"; changed=1',
+        "}",
+    ];
+    for (const f of files) {
+        const b64 = Buffer.from(f.content, "utf8").toString("base64");
+        lines.push(`put ${q(f.path)} ${normMode(f.mode)} ${q(f.owner ?? "root:root")} ${q(b64)} ${q(f.validate ?? "")}`);
+    }
+    if (args.after) lines.push(args.after);
+    if (args.unit) {
+        const u = q(args.unit);
+        const how = args.onChange ?? "reload";
+        lines.push(
+            `systemctl enable --quiet ${u}`,
+            `if ! systemctl is-active --quiet ${u}; then systemctl restart ${u}; echo "started ${args.unit}";`,
+            `elif [ $changed = 1 ]; then systemctl ${how === "reload" ? "reload-or-restart" : "restart"} ${u}; echo "${how === "reload" ? "reloaded" : "restarted"} ${args.unit}"; fi`,
+        );
+    }
+    return lines.join("\n") + "\n";
+}
+
+/** The bash that reads the machine back, and what it prints when all is as managed. */
+export function checkScript(files: { path: string; content: string; mode?: string; owner?: string }[], args: Omit<ManagedServiceArgs, "machine" | "files">): { check: string; expect: string } {
+    const check: string[] = [];
+    const expect: string[] = [];
+    for (const f of files) {
+        const p = q(f.path);
+        check.push(`if [ -f ${p} ]; then echo "${f.path} $(sha256sum <${p} | cut -c1-64) $(stat -c %a:%U:%G ${p})"; else echo "${f.path} missing"; fi`);
+        const [user, group] = (f.owner ?? "root:root").split(":");
+        expect.push(`${f.path} ${sha256(f.content)} ${normMode(f.mode)}:${user}:${group}`);
+    }
+    if (args.unit) {
+        const u = q(args.unit);
+        check.push(`echo "${args.unit} $(systemctl is-active ${u}) $(systemctl is-enabled ${u})"`);
+        expect.push(`${args.unit} active enabled`);
+    }
+    for (const p of args.probes ?? []) {
+        check.push(`{ ${p.script}; } 2>&1 | head -1`);
+        expect.push(p.expect);
+    }
+    return { check: check.join("\n") + "\n", expect: expect.join("\n") };
+}
+
+function deleteScript(files: ManagedFile[], args: ManagedServiceArgs): string {
+    const lines = ["set -uo pipefail"];
+    if (args.unit) lines.push(`systemctl disable --now --quiet ${q(args.unit)} || true`);
+    for (const f of files) {
+        if (!(args.keepOnDelete ?? []).includes(f.path)) lines.push(`rm -f ${q(f.path)} && echo "removed ${f.path}"`);
+    }
+    return lines.join("\n") + "\n";
+}
+
+/**
+ * One service on one machine, converged by a single remote Command whose
+ * check script makes drift visible. Named `<name>` (e.g. `haproxy-cluster1`).
+ */
+export class ManagedService extends pulumi.ComponentResource {
+    public readonly command: Command;
+    /** What the last run printed (files installed, unit reloaded). */
+    public readonly log: pulumi.Output<string>;
+
+    constructor(name: string, args: ManagedServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:ManagedService", name, {}, opts);
+        const resolved = pulumi.all(args.files.map((f) => pulumi.output(f.content))).apply((contents) =>
+            args.files.map((f, i) => ({ ...f, content: contents[i] })),
+        );
+        const { machine, ...rest } = args;
+        const scripts = resolved.apply((files) => ({ apply: applyScript(files, rest), ...checkScript(files, rest) }));
+        this.command = new Command(
+            name,
+            {
+                connection: machine.connection,
+                create: scripts.apply((s) => s.apply),
+                check: scripts.apply((s) => s.check),
+                expect: scripts.apply((s) => s.expect),
+                delete: deleteScript(args.files, args),
+            },
+            { parent: this, dependsOn: [machine.ready] },
+        );
+        this.log = this.command.stdout;
+        this.registerOutputs({ log: this.log });
+    }
+}

@@ -1,0 +1,48 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ManagedService } from "../converge";
+import { ServiceArgs } from "../machines";
+import { dnsmasqConf, resolvConf, TFTP_ROOT } from "./configs";
+
+/**
+ * dnsmasq on both directors: names of every node and VIP, static DHCP leases
+ * for the machines' MACs, network boot behind `frontDoor.pxe`; and every
+ * node's resolv.conf pointing at it (thesis sections 3.1 and 4.3.3).
+ */
+export class DnsDhcp extends pulumi.ComponentResource {
+    public readonly services: ManagedService[] = [];
+
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:DnsDhcp", name, {}, opts);
+        const { cfg, machines } = args;
+        for (const d of cfg.roles.directors) {
+            this.services.push(
+                new ManagedService(
+                    `dnsmasq-${d}`,
+                    {
+                        machine: machines[d],
+                        files: [{ path: "/etc/dnsmasq.d/thesis-cluster.conf", content: dnsmasqConf(cfg, d), validate: "dnsmasq --test -C {}" }],
+                        after: cfg.frontDoor.pxe ? `mkdir -p ${TFTP_ROOT}` : undefined,
+                        unit: "dnsmasq",
+                        // dnsmasq re-reads only its hosts files on SIGHUP, not its config.
+                        onChange: "restart",
+                    },
+                    { parent: this },
+                ),
+            );
+        }
+        for (const node of cfg.nodes) {
+            this.services.push(
+                new ManagedService(
+                    `resolv-${node.name}`,
+                    {
+                        machine: machines[node.name],
+                        files: [{ path: "/etc/resolv.conf", content: resolvConf(cfg, node.name) }],
+                        keepOnDelete: ["/etc/resolv.conf"],
+                    },
+                    { parent: this },
+                ),
+            );
+        }
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ManagedService } from "../converge";
+import { ServiceArgs } from "../machines";
+import { RandomSecret } from "../provider";
+import { haproxyCfg } from "./configs";
+
+const SYSCTL = "/etc/sysctl.d/60-thesis-cluster-haproxy.conf";
+
+/**
+ * HAProxy on both directors (thesis section 4.5.2): the SSH farm on the external
+ * VIP, round robin over the compute nodes' sshd with health checks, and a stats
+ * page behind a generated password instead of the thesis' admin:admin.
+ */
+export class HaproxyFarm extends pulumi.ComponentResource {
+    public readonly services: ManagedService[] = [];
+    /** The stats page's password for user `admin`; a Pulumi secret. */
+    public readonly statsPassword: pulumi.Output<string>;
+
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:HaproxyFarm", name, {}, opts);
+        const { cfg, machines } = args;
+        const password = new RandomSecret(`${name}-stats-password`, { length: 24 }, { parent: this });
+        this.statsPassword = password.value;
+        for (const d of cfg.roles.directors) {
+            this.services.push(
+                new ManagedService(
+                    `haproxy-${d}`,
+                    {
+                        machine: machines[d],
+                        files: [
+                            // The backup binds the VIP it does not hold yet.
+                            { path: SYSCTL, content: "net.ipv4.ip_nonlocal_bind = 1\n" },
+                            {
+                                path: "/etc/haproxy/haproxy.cfg",
+                                content: pulumi.secret(password.value).apply((pw) => haproxyCfg(cfg, d, pw)),
+                                mode: "640",
+                                owner: "root:haproxy",
+                                validate: "haproxy -q -c -f {}",
+                            },
+                        ],
+                        after: `sysctl -q -p ${SYSCTL}`,
+                        unit: "haproxy",
+                        probes: [{ script: "echo nonlocal_bind=$(sysctl -n net.ipv4.ip_nonlocal_bind)", expect: "nonlocal_bind=1" }],
+                    },
+                    { parent: this },
+                ),
+            );
+        }
+        this.registerOutputs({ statsPassword: this.statsPassword });
+    }
+}

@@ -1,0 +1,31 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ServiceArgs } from "../machines";
+import { DnsDhcp } from "./dns-dhcp";
+import { HaproxyFarm } from "./haproxy-farm";
+import { NatGateway } from "./nat-gateway";
+import { VrrpPair } from "./vrrp-pair";
+
+/** The cluster's highly available front door: names, VIPs, the SSH farm and NAT. */
+export class FrontDoor extends pulumi.ComponentResource {
+    public readonly dns: DnsDhcp;
+    public readonly haproxy: HaproxyFarm;
+    public readonly vrrp: VrrpPair;
+    public readonly nat: NatGateway;
+    /** `ssh -p PORT user@HOST` lands on a compute node, round robin. */
+    public readonly sshEndpoint: { host: string; port: number };
+    public readonly statsUrl: string;
+
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:FrontDoor", name, {}, opts);
+        const { cfg } = args;
+        this.dns = new DnsDhcp("dns", args, { parent: this });
+        this.haproxy = new HaproxyFarm("haproxy", args, { parent: this });
+        // keepalived follows HAProxy: install it once HAProxy runs.
+        this.vrrp = new VrrpPair("vrrp", args, { parent: this, dependsOn: [this.haproxy] });
+        this.nat = new NatGateway("nat", args, { parent: this });
+        const vip = cfg.networks.external.vip;
+        this.sshEndpoint = { host: vip, port: cfg.frontDoor.sshPort };
+        this.statsUrl = `http://${vip}:${cfg.frontDoor.statsPort}/haproxy?stats`;
+        this.registerOutputs({ sshEndpoint: this.sshEndpoint, statsUrl: this.statsUrl });
+    }
+}

@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ManagedService } from "../converge";
+import { ServiceArgs } from "../machines";
+import { keepalivedConf } from "./configs";
+
+/**
+ * keepalived on both directors (thesis section 4.5.1): an internal and an
+ * external VRRP instance in one sync group, following HAProxy; the first
+ * director is MASTER. VRRP version 3 with sub-second adverts.
+ */
+export class VrrpPair extends pulumi.ComponentResource {
+    public readonly services: ManagedService[] = [];
+
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:VrrpPair", name, {}, opts);
+        const { cfg, machines } = args;
+        for (const d of cfg.roles.directors) {
+            this.services.push(
+                new ManagedService(
+                    `keepalived-${d}`,
+                    {
+                        machine: machines[d],
+                        files: [{ path: "/etc/keepalived/keepalived.conf", content: keepalivedConf(cfg, d), validate: "keepalived -t -f {}" }],
+                        unit: "keepalived",
+                    },
+                    { parent: this },
+                ),
+            );
+        }
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,99 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { parseClusterConfig } from "../../components/config";
+import { applyScript, checkScript } from "../../components/converge";
+import { clusterHosts, dnsmasqConf, haproxyCfg, interfaceOn, keepalivedConf, nftablesConf, resolvConf } from "../../components/frontdoor/configs";
+import { macOf } from "../../components/machines";
+import { stackConfig } from "./stackfiles";
+
+const GOLDEN = path.join(__dirname, "..", "golden");
+
+/** Every rendered file of a stack, keyed by its golden path. */
+function renderings(stack: string): Record<string, string> {
+    const cfg = parseClusterConfig(stackConfig(stack));
+    const out: Record<string, string> = {};
+    for (const d of cfg.roles.directors) {
+        out[`${stack}/${d}/dnsmasq.d/thesis-cluster.conf`] = dnsmasqConf(cfg, d);
+        out[`${stack}/${d}/keepalived.conf`] = keepalivedConf(cfg, d);
+        out[`${stack}/${d}/haproxy.cfg`] = haproxyCfg(cfg, d, "STATS-PASSWORD");
+        out[`${stack}/${d}/nftables.conf`] = nftablesConf(cfg, d);
+        out[`${stack}/${d}/resolv.conf`] = resolvConf(cfg, d);
+    }
+    out[`${stack}/cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
+    return out;
+}
+
+describe("front door config files", () => {
+    // UPDATE_GOLDEN=1 npx jest tests/unit/frontdoor.test.ts rewrites them; review the diff.
+    it.each(["local", "lab"])("render as the committed golden files for the %s stack", (stack) => {
+        for (const [rel, text] of Object.entries(renderings(stack))) {
+            const file = path.join(GOLDEN, rel);
+            if (process.env.UPDATE_GOLDEN) {
+                fs.mkdirSync(path.dirname(file), { recursive: true });
+                fs.writeFileSync(file, text);
+            }
+            expect([rel, text]).toEqual([rel, fs.readFileSync(file, "utf8")]);
+        }
+    });
+
+    const cfg = parseClusterConfig(stackConfig("local"));
+
+    it("follow the thesis: sync group of two instances, MASTER 101 on cluster1, BACKUP 100 on master2", () => {
+        const master = keepalivedConf(cfg, "cluster1");
+        expect(master).toMatch(/vrrp_instance VI_1 \{\n\s+state MASTER\n\s+interface eth0\n\s+virtual_router_id 52\n\s+priority 101/);
+        expect(master).toMatch(/vrrp_instance VE_1 \{\n\s+state MASTER\n\s+interface eth1\n\s+virtual_router_id 51\n\s+priority 101/);
+        expect(master).toContain("10.0.100.200/24 dev eth0");
+        expect(master).toContain("192.168.1.200/24 dev eth1");
+        expect(keepalivedConf(cfg, "master2")).toMatch(/state BACKUP\n\s+interface eth0\n\s+virtual_router_id 52\n\s+priority 100/);
+    });
+
+    it("farm SSH on the external VIP over every compute node, with a generated stats password", () => {
+        const h = haproxyCfg(cfg, "master2", "s3cret");
+        expect(h).toContain("bind 192.168.1.200:2000");
+        for (const [n, a] of [["cluster2", "10.0.100.2"], ["cluster5", "10.0.100.5"]]) expect(h).toContain(`server ${n} ${a}:22 check`);
+        expect(h).toContain("stats auth admin:s3cret");
+        expect(h).not.toContain("admin:admin");
+        expect(h).toContain("bind 192.168.1.102:9000");
+        expect(h).not.toContain("&#x2F;"); // mustache's HTML escaping is off
+    });
+
+    it("name every node and VIP, lease every non-director its MAC, and keep PXE off by default", () => {
+        const names = clusterHosts(cfg).map((h) => h.name);
+        expect(names).toEqual(expect.arrayContaining(["cluster1", "master2", "nas", "san3", "gateway", "frontdoor", "cluster1-ext"]));
+        const d = dnsmasqConf(cfg, "cluster1");
+        expect(d).toContain(`dhcp-host=${macOf("cluster3", "eth0")},cluster3,10.0.100.3,infinite`);
+        expect(d).toContain("host-record=frontdoor,frontdoor.cluster,192.168.1.200");
+        expect(d).toContain("interface=eth0");
+        expect(d).not.toContain("enable-tftp");
+        const pxe = parseClusterConfig({ ...stackConfig("local"), frontDoor: { pxe: true, dhcpMtu: 9000 } });
+        expect(dnsmasqConf(pxe, "cluster1")).toMatch(/enable-tftp\ntftp-root=\/srv\/tftp\ndhcp-boot=pxelinux.0/);
+        expect(dnsmasqConf(pxe, "cluster1")).toContain("dhcp-option=option:mtu,9000");
+    });
+
+    it("send internal nodes through the internal VIP and directors to their own dnsmasq", () => {
+        expect(resolvConf(cfg, "cluster2")).toContain("nameserver 10.0.100.200\nnameserver 10.0.100.1\nnameserver 10.0.100.50\n");
+        expect(resolvConf(cfg, "master2")).toContain("nameserver 127.0.0.1\n");
+        expect(nftablesConf(cfg, "cluster1")).toContain('ip saddr 10.0.100.0/24 oifname "eth1" masquerade');
+        expect(interfaceOn(cfg, "master2", "external")).toBe("eth1");
+    });
+});
+
+describe("convergence scripts", () => {
+    const files = [{ path: "/etc/demo.conf", content: "a = 1\n", mode: "0640", owner: "root:demo", validate: "demo-check {}" }];
+
+    it("install only what the checker accepts, then enable and reload the unit", () => {
+        const s = applyScript(files, { unit: "demo" });
+        expect(s).toContain(`put '/etc/demo.conf' 640 'root:demo' '${Buffer.from("a = 1\n").toString("base64")}' 'demo-check {}'`);
+        expect(s).toContain("systemctl enable --quiet 'demo'");
+        expect(s).toContain("systemctl reload-or-restart 'demo'");
+        expect(applyScript(files, { unit: "demo", onChange: "restart" })).not.toContain("reload");
+    });
+
+    it("expect the content's hash, mode and owner, the unit active and enabled, and each probe", () => {
+        const { check, expect: want } = checkScript(files, { unit: "demo", probes: [{ script: "echo x=$(cat /x)", expect: "x=1" }] });
+        const hash = crypto.createHash("sha256").update("a = 1\n").digest("hex");
+        expect(want).toBe(`/etc/demo.conf ${hash} 640:root:demo\ndemo active enabled\nx=1`);
+        expect(check).toContain("systemctl is-active 'demo'");
+    });
+});
