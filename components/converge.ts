@@ -77,6 +77,8 @@ export function applyScript(files: { path: string; content: string; mode?: strin
             `systemctl enable --quiet ${u}`,
             `if ! systemctl is-active --quiet ${u}; then systemctl restart ${u}; echo "started ${args.unit}";`,
             `elif [ $changed = 1 ]; then systemctl ${how === "reload" ? "reload-or-restart" : "restart"} ${u}; echo "${how === "reload" ? "reloaded" : "restarted"} ${args.unit}"; fi`,
+            // A reload returns before the unit is settled; the check must see it settled.
+            `for _ in $(seq 100); do case $(systemctl is-active ${u}) in activating|reloading|deactivating|refreshing) sleep 0.1 ;; *) break ;; esac; done`,
         );
     }
     return lines.join("\n") + "\n";

@@ -211,10 +211,14 @@ export class MachineLayer extends pulumi.ComponentResource {
         }
 
         // Directors are reached on their external address from the host;
-        // internal-only nodes through the first director as jump host.
-        const jumpName = cfg.roles.directors[0];
-        let jump: { hop: pulumi.Output<Hop>; endpoint: SshEndpoint } | undefined;
-        const ordered = [...cfg.nodes].sort((a, b) => Number(b.name === jumpName) - Number(a.name === jumpName));
+        // internal-only nodes through the first director as jump host, or the
+        // second when the first is down.
+        const jumps: { hop: pulumi.Output<Hop>; endpoint: SshEndpoint }[] = [];
+        const rank = (n: NodeSpec) => {
+            const i = cfg.roles.directors.indexOf(n.name);
+            return i < 0 ? cfg.roles.directors.length : i;
+        };
+        const ordered = [...cfg.nodes].sort((a, b) => rank(a) - rank(b));
         for (const node of ordered) {
             const vm = new nspawn.Machine(
                 node.name,
@@ -243,12 +247,12 @@ export class MachineLayer extends pulumi.ComponentResource {
             let endpoint: SshEndpoint = { host, port: 22, user: "root" };
             let connection: pulumi.Output<Connection> = hop;
             if (node.addresses.external === undefined) {
-                if (!jump) throw new Error(`no jump host for ${node.name}`);
-                connection = viaJump(hop, jump.hop);
-                endpoint = { ...endpoint, proxy: { host: jump.endpoint.host, port: 22, user: "root" } };
+                if (jumps.length === 0) throw new Error(`no jump host for ${node.name}`);
+                connection = viaJump(hop, jumps[0].hop, jumps.slice(1).map((j) => j.hop));
+                endpoint = { ...endpoint, proxy: { host: jumps[0].endpoint.host, port: 22, user: "root" } };
             }
-            if (node.name === jumpName) {
-                jump = { hop, endpoint };
+            if (cfg.roles.directors.includes(node.name)) {
+                jumps.push({ hop, endpoint });
             }
             this.add(cfg, node, { connection, endpoint, hostKey: vm.hostKey, devices: vm.devices, backing: vm });
         }
@@ -292,6 +296,8 @@ function hopOf(
     return pulumi.output({ host, port, user, privateKey, hostKeys: [hostKey] });
 }
 
-function viaJump(hop: pulumi.Output<Hop>, jump: pulumi.Output<Hop>): pulumi.Output<Connection> {
-    return pulumi.all([hop, jump]).apply(([h, p]) => ({ ...h, proxy: p }));
+function viaJump(hop: pulumi.Output<Hop>, jump: pulumi.Output<Hop>, fallbacks: pulumi.Output<Hop>[] = []): pulumi.Output<Connection> {
+    return pulumi
+        .all([hop, jump, pulumi.all(fallbacks)])
+        .apply(([h, p, f]) => (f.length > 0 ? { ...h, proxy: p, proxyFallbacks: f } : { ...h, proxy: p }));
 }

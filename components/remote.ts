@@ -10,9 +10,10 @@ export interface Hop {
     hostKeys: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-/** How to reach a machine: directly, or through a jump host (`proxy`). */
+/** How to reach a machine: directly, or through a jump host (`proxy`, then each fallback in turn). */
 export interface Connection extends Hop {
     proxy?: pulumi.Input<Hop>;
+    proxyFallbacks?: pulumi.Input<pulumi.Input<Hop>[]>;
 }
 
 export interface CommandArgs {

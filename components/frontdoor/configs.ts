@@ -65,6 +65,11 @@ export function resolvConf(cfg: ClusterConfig, node: string): string {
     return render("resolv/resolv.conf.mustache", { domain: cfg.frontDoor.domain, nameservers });
 }
 
+/** The node's own name at its internal address (not Debian's 127.0.1.1, which services would advertise). */
+export function hostsFile(cfg: ClusterConfig, node: string): string {
+    return render("resolv/hosts.mustache", { name: node, address: nodeOf(cfg, node).addresses.internal, domain: cfg.frontDoor.domain });
+}
+
 export function keepalivedConf(cfg: ClusterConfig, director: string): string {
     const v = cfg.frontDoor.vrrp;
     const master = cfg.roles.directors[0] === director;

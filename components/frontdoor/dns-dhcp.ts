@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
-import { dnsmasqConf, resolvConf, TFTP_ROOT } from "./configs";
+import { dnsmasqConf, hostsFile, resolvConf, TFTP_ROOT } from "./configs";
 
 /**
  * dnsmasq on both directors: names of every node and VIP, static DHCP leases
  * for the machines' MACs, network boot behind `frontDoor.pxe`; and every
- * node's resolv.conf pointing at it (thesis sections 3.1 and 4.3.3).
+ * node's resolv.conf pointing at it, with its own name in /etc/hosts
+ * (thesis sections 3.1 and 4.3.3).
  */
 export class DnsDhcp extends pulumi.ComponentResource {
     public readonly services: ManagedService[] = [];
@@ -33,11 +34,14 @@ export class DnsDhcp extends pulumi.ComponentResource {
         for (const node of cfg.nodes) {
             this.services.push(
                 new ManagedService(
-                    `resolv-${node.name}`,
+                    `names-${node.name}`,
                     {
                         machine: machines[node.name],
-                        files: [{ path: "/etc/resolv.conf", content: resolvConf(cfg, node.name) }],
-                        keepOnDelete: ["/etc/resolv.conf"],
+                        files: [
+                            { path: "/etc/resolv.conf", content: resolvConf(cfg, node.name) },
+                            { path: "/etc/hosts", content: hostsFile(cfg, node.name) },
+                        ],
+                        keepOnDelete: ["/etc/resolv.conf", "/etc/hosts"],
                     },
                     { parent: this },
                 ),

@@ -17,10 +17,11 @@ export interface NodeOutput {
 export class Ssh {
     private readonly dir: string;
 
-    constructor(privateKey: string, nodes: Record<string, NodeOutput>) {
+    /** `extraKnown` adds known_hosts lines, e.g. the compute nodes' keys for "[vip]:2000". */
+    constructor(privateKey: string, nodes: Record<string, NodeOutput>, extraKnown: string[] = []) {
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "thesis-cluster-ssh-"));
         fs.writeFileSync(path.join(this.dir, "id"), privateKey.endsWith("\n") ? privateKey : privateKey + "\n", { mode: 0o600 });
-        const known = Object.values(nodes).map((n) => `${n.ssh.host} ${n.hostKey}`);
+        const known = [...Object.values(nodes).map((n) => `${n.ssh.host} ${n.hostKey}`), ...extraKnown];
         fs.writeFileSync(path.join(this.dir, "known_hosts"), known.join("\n") + "\n");
         fs.writeFileSync(
             path.join(this.dir, "config"),
@@ -54,6 +55,11 @@ export class Ssh {
                 }
             });
         });
+    }
+
+    /** Runs a command at host:port directly (e.g. the SSH front door on the VIP). */
+    runAt(host: string, port: number, command: string, timeoutMs = 30_000): Promise<string> {
+        return this.run({ ssh: { host, port, user: "root" } } as NodeOutput, command, timeoutMs);
     }
 
     remove(): void {

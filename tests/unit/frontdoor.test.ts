@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseClusterConfig } from "../../components/config";
 import { applyScript, checkScript } from "../../components/converge";
-import { clusterHosts, dnsmasqConf, haproxyCfg, interfaceOn, keepalivedConf, nftablesConf, resolvConf } from "../../components/frontdoor/configs";
+import { clusterHosts, dnsmasqConf, haproxyCfg, hostsFile, interfaceOn, keepalivedConf, nftablesConf, resolvConf } from "../../components/frontdoor/configs";
 import { macOf } from "../../components/machines";
 import { stackConfig } from "./stackfiles";
 
@@ -21,6 +21,7 @@ function renderings(stack: string): Record<string, string> {
         out[`${stack}/${d}/resolv.conf`] = resolvConf(cfg, d);
     }
     out[`${stack}/cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
+    out[`${stack}/cluster2/hosts`] = hostsFile(cfg, "cluster2");
     return out;
 }
 
@@ -87,7 +88,7 @@ describe("convergence scripts", () => {
         expect(s).toContain(`put '/etc/demo.conf' 640 'root:demo' '${Buffer.from("a = 1\n").toString("base64")}' 'demo-check {}'`);
         expect(s).toContain("systemctl enable --quiet 'demo'");
         expect(s).toContain("systemctl reload-or-restart 'demo'");
-        expect(applyScript(files, { unit: "demo", onChange: "restart" })).not.toContain("reload");
+        expect(applyScript(files, { unit: "demo", onChange: "restart" })).not.toContain("reload-or-restart");
     });
 
     it("expect the content's hash, mode and owner, the unit active and enabled, and each probe", () => {

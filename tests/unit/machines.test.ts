@@ -98,7 +98,7 @@ describe("MachineLayer (nspawn)", () => {
         expect(of("cluster:nspawn:Machine", "nas").inputs.systemCallFilter).toEqual(["open_by_handle_at", "name_to_handle_at"]);
     });
 
-    it("reaches directors directly and internal-only nodes through the first director, pinning host keys", async () => {
+    it("reaches directors directly and internal-only nodes through the first director (the second as fallback), pinning host keys", async () => {
         const direct = await valueOf(layer.machines.master2.connection);
         expect(direct).toMatchObject({ host: "192.168.1.102", hostKeys: ["ssh-ed25519 HOSTmaster2"] });
         expect(direct.proxy).toBeUndefined();
@@ -107,6 +107,7 @@ describe("MachineLayer (nspawn)", () => {
             host: "10.0.100.4",
             hostKeys: ["ssh-ed25519 HOSTcluster4"],
             proxy: { host: "192.168.1.101", hostKeys: ["ssh-ed25519 HOSTcluster1"] },
+            proxyFallbacks: [{ host: "192.168.1.102", hostKeys: ["ssh-ed25519 HOSTmaster2"] }],
         });
     });
 

@@ -239,9 +239,6 @@ func ensureMachine(ctx context.Context, a MachineArgs) (MachineState, error) {
 		return state, err
 	}
 	state.HostKey = hostKey
-	if err := ensureNetns(ctx, a); err != nil {
-		return state, err
-	}
 	loops, err := ensureDisks(ctx, a, paths.disks)
 	if err != nil {
 		return state, err
@@ -252,6 +249,9 @@ func ensureMachine(ctx context.Context, a MachineArgs) (MachineState, error) {
 		if err := killGuest(ctx, a); err != nil {
 			return state, err
 		}
+		if err := freshNetns(ctx, a); err != nil {
+			return state, err
+		}
 		if err := start(a, paths, loops); err != nil {
 			return state, err
 		}
@@ -259,8 +259,34 @@ func ensureMachine(ctx context.Context, a MachineArgs) (MachineState, error) {
 	if err := waitForSSH(ctx, a, paths); err != nil {
 		return state, err
 	}
+	// The namespace now lives only as long as the machine's processes: when
+	// the machine dies, its NICs vanish from the bridges, as a VM's would,
+	// instead of an empty namespace answering for its addresses.
+	if exists(a.nsPath()) {
+		if _, err := run(ctx, "ip", "netns", "del", a.Namespace); err != nil {
+			return state, err
+		}
+	}
 	state.Running = true
 	return state, nil
+}
+
+// guestNetns is the network namespace of the machine's running init (the
+// child of its systemd-nspawn), by /proc path.
+func guestNetns(paths machinePaths) (string, bool) {
+	pid, ok := runningPid(paths)
+	if !ok {
+		return "", false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return "", false
+	}
+	kids := strings.Fields(string(b))
+	if len(kids) == 0 {
+		return "", false
+	}
+	return "/proc/" + kids[0] + "/ns/net", true
 }
 
 func isMountPoint(path string) (bool, error) {
@@ -287,9 +313,11 @@ func unescapeMount(s string) string {
 // configuration for systemd-networkd (inside the guest, as on a VM), the
 // stack's authorized key and the machine's host key, made once.
 func writeGuestFiles(a MachineArgs, root string) (string, error) {
-	files := map[string]string{
-		"etc/hostname": a.Name + "\n",
-		"etc/hosts":    "127.0.0.1\tlocalhost\n127.0.1.1\t" + a.Name + "\n",
+	files := map[string]string{"etc/hostname": a.Name + "\n"}
+	// A first /etc/hosts only: once services manage it, a repair keeps theirs.
+	if !exists(filepath.Join(root, "etc/hosts.thesis-cluster")) {
+		files["etc/hosts"] = "127.0.0.1\tlocalhost\n127.0.1.1\t" + a.Name + "\n"
+		files["etc/hosts.thesis-cluster"] = "the machine's first /etc/hosts was written\n"
 	}
 	for _, n := range a.Nics {
 		files["etc/systemd/network/10-"+n.Name+".network"] = networkdUnit(n)
@@ -345,29 +373,36 @@ func networkdUnit(n Nic) string {
 	return b.String()
 }
 
-// ensureNetns makes the machine's network namespace and one veth pair per NIC:
-// the guest end named as on a VM (eth0, …), the host end on the lab bridge.
-func ensureNetns(ctx context.Context, a MachineArgs) error {
-	if !exists(a.nsPath()) {
-		if _, err := run(ctx, "ip", "netns", "add", a.Namespace); err != nil {
+// freshNetns makes the machine's network namespace, named until the machine
+// has booted, and one veth pair per NIC: the guest end named as on a VM
+// (eth0, …), the host end on the lab bridge. Leftovers of an earlier boot go first.
+func freshNetns(ctx context.Context, a MachineArgs) error {
+	if exists(a.nsPath()) {
+		if _, err := run(ctx, "ip", "netns", "del", a.Namespace); err != nil {
 			return err
 		}
+	}
+	for _, n := range a.Nics {
+		if host := hostIf(a.Namespace, n.Name); exists(filepath.Join("/sys/class/net", host)) {
+			if _, err := run(ctx, "ip", "link", "del", host); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := run(ctx, "ip", "netns", "add", a.Namespace); err != nil {
+		return err
 	}
 	for _, n := range a.Nics {
 		if !exists(filepath.Join("/sys/class/net", n.Bridge, "bridge")) {
 			return fmt.Errorf("nic %s: bridge %s does not exist", n.Name, n.Bridge)
 		}
 		host := hostIf(a.Namespace, n.Name)
-		if !exists(filepath.Join("/sys/class/net", host)) {
-			// A guest end left from an earlier host end would block the name.
-			_, _ = run(ctx, "ip", "-n", a.Namespace, "link", "del", n.Name)
-			peer := []string{"link", "add", host, "type", "veth", "peer", "name", n.Name}
-			if n.Mac != "" {
-				peer = append(peer, "address", n.Mac)
-			}
-			if _, err := run(ctx, "ip", append(peer, "netns", a.Namespace)...); err != nil {
-				return err
-			}
+		peer := []string{"link", "add", host, "type", "veth", "peer", "name", n.Name}
+		if n.Mac != "" {
+			peer = append(peer, "address", n.Mac)
+		}
+		if _, err := run(ctx, "ip", append(peer, "netns", a.Namespace)...); err != nil {
+			return err
 		}
 		if _, err := run(ctx, "ip", "link", "set", host, "master", n.Bridge, "up"); err != nil {
 			return err
@@ -531,7 +566,9 @@ func waitForSSH(ctx context.Context, a MachineArgs, paths machinePaths) error {
 		if _, ok := runningPid(paths); !ok {
 			return fmt.Errorf("machine %s stopped while booting; console log %s:\n%s", a.Name, paths.log, tail(paths.log, 15))
 		}
-		if _, err := sshBanner(a.nsPath(), addr); err == nil {
+		if ns, ok := guestNetns(paths); !ok {
+			last = errors.New("the machine's init has not started yet")
+		} else if _, err := sshBanner(ns, addr); err == nil {
 			return nil
 		} else {
 			last = err

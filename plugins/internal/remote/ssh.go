@@ -29,11 +29,13 @@ type Hop struct {
 	HostKeys []string `pulumi:"hostKeys"`
 }
 
-// Connection reaches a machine, through Proxy when it is set (the active
-// director, for nodes only on the internal network).
+// Connection reaches a machine, through Proxy when it is set (a director,
+// for nodes only on the internal network). When the proxy cannot be reached,
+// each of ProxyFallbacks is tried in turn (the other director).
 type Connection struct {
 	Hop
-	Proxy *Hop `pulumi:"proxy,optional"`
+	Proxy          *Hop  `pulumi:"proxy,optional"`
+	ProxyFallbacks []Hop `pulumi:"proxyFallbacks,optional"`
 }
 
 func (h Hop) address() string {
@@ -121,18 +123,30 @@ func dialOnce(c Connection) (*ssh.Client, error) {
 	if c.Proxy == nil {
 		return ssh.Dial("tcp", c.address(), target)
 	}
-	jump, err := c.Proxy.config()
-	if err != nil {
-		return nil, &hostKeyError{err}
+	var proxy *ssh.Client
+	var errs []error
+	for _, hop := range append([]Hop{*c.Proxy}, c.ProxyFallbacks...) {
+		jump, err := hop.config()
+		if err != nil {
+			return nil, &hostKeyError{err}
+		}
+		jump.Timeout = 3 * time.Second
+		if proxy, err = ssh.Dial("tcp", hop.address(), jump); err == nil {
+			break
+		}
+		var keyErr *hostKeyError
+		if errors.As(err, &keyErr) {
+			return nil, err
+		}
+		errs = append(errs, fmt.Errorf("jump host %s: %w", hop.address(), err))
 	}
-	proxy, err := ssh.Dial("tcp", c.Proxy.address(), jump)
-	if err != nil {
-		return nil, fmt.Errorf("jump host %s: %w", c.Proxy.address(), err)
+	if proxy == nil {
+		return nil, errors.Join(errs...)
 	}
 	conn, err := proxy.Dial("tcp", c.address())
 	if err != nil {
 		proxy.Close()
-		return nil, fmt.Errorf("through %s to %s: %w", c.Proxy.address(), c.address(), err)
+		return nil, fmt.Errorf("through %s to %s: %w", proxy.RemoteAddr(), c.address(), err)
 	}
 	cc, chans, reqs, err := ssh.NewClientConn(conn, c.address(), target)
 	if err != nil {

@@ -183,6 +183,24 @@ func TestDialThroughJumpHost(t *testing.T) {
 	if len(target.execs) != 1 || len(jump.execs) != 0 {
 		t.Fatalf("the command must run on the target only: target %v jump %v", target.execs, jump.execs)
 	}
+
+	// A dead first jump host: the fallback carries the connection.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := l.Addr().String()
+	l.Close()
+	dead := jumpHop
+	dead.Host, dead.Port = "127.0.0.1", mustPort(deadAddr)
+	client2, err := Dial(context.Background(), Connection{Hop: hopTo(target, priv), Proxy: &dead, ProxyFallbacks: []Hop{jumpHop}}, 5*time.Second)
+	if err != nil {
+		t.Fatalf("fallback jump host: %v", err)
+	}
+	client2.Close()
+}
+
+func mustPort(addr string) int {
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	return p
 }
 
 func TestCommandCheckFindsDrift(t *testing.T) {

@@ -1,0 +1,189 @@
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { hostNames } from "../../components/machines";
+import { childrenOf, nspawnPid } from "./host";
+import { addressesOf, outage, sleep, sshGreets, statsCsv, until } from "./probe";
+import { TempProject } from "./project";
+import { NodeOutput, Ssh } from "./ssh";
+
+// The front door of thesis sections 3.1, 4.3.3 and 4.5, tested as in 5.3, on
+// the local stack: dnsmasq, the VRRP pair, the HAProxy SSH farm and NAT.
+describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
+    const project = new TempProject("frontdoor");
+    const stack = "fd";
+    const names = hostNames(stack);
+    let out: {
+        nodes: Record<string, NodeOutput>;
+        vips: { internal: string; external: string };
+        sshFrontDoor: { host: string; port: number };
+        stats: { url: string; user: string; password: string };
+        adminPrivateKey: string;
+    };
+    let ssh: Ssh;
+    const compute = ["cluster2", "cluster3", "cluster4", "cluster5"];
+    const figures: Record<string, string> = {};
+
+    beforeAll(async () => {
+        await project.initStack(stack, "local");
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 1_800_000);
+        out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
+        const fd = out.sshFrontDoor;
+        ssh = new Ssh(
+            out.adminPrivateKey,
+            out.nodes,
+            compute.map((c) => `[${fd.host}]:${fd.port} ${out.nodes[c].hostKey}`),
+        );
+    }, 1_900_000);
+
+    afterAll(async () => {
+        ssh?.remove();
+        await project.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
+        await project.pulumi(["stack", "rm", stack, "--yes"]);
+        project.remove();
+        console.log("front door figures: " + JSON.stringify(figures));
+    }, 900_000);
+
+    const frontDoorHost = () => ssh.runAt(out.sshFrontDoor.host, out.sshFrontDoor.port, "hostname").then((h) => h.trim());
+
+    it("publishes both VIPs, the SSH front door and the stats page, its password a secret", async () => {
+        expect(out.vips).toEqual({ internal: "10.0.100.200", external: "192.168.1.200" });
+        expect(out.sshFrontDoor).toEqual({ host: "192.168.1.200", port: 2000 });
+        expect(out.stats.url).toBe("http://192.168.1.200:9000/haproxy?stats");
+        expect(out.stats.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+        const plain = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json"]));
+        expect(plain.stats.password).toBe("[secret]");
+    });
+
+    it("checks every golden rendering of both stacks with the daemons' own checkers", async () => {
+        const root = path.join(__dirname, "..", "golden");
+        const files = (dir: string): string[] =>
+            fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+        const script = ["set -e", "rm -rf /tmp/golden"];
+        const checks: string[] = [];
+        for (const f of files(root)) {
+            const rel = path.relative(root, f);
+            script.push(`mkdir -p /tmp/golden/${path.dirname(rel)}`, `echo ${fs.readFileSync(f).toString("base64")} | base64 -d >/tmp/golden/${rel}`);
+            const checker = rel.endsWith("haproxy.cfg")
+                ? "haproxy -q -c -f"
+                : rel.endsWith("keepalived.conf")
+                  ? "keepalived -t -f"
+                  : rel.endsWith("thesis-cluster.conf")
+                    ? "dnsmasq --test -C"
+                    : rel.endsWith("nftables.conf")
+                      ? "nft -c -f"
+                      : undefined;
+            if (checker) checks.push(`${checker} /tmp/golden/${rel} >/dev/null 2>&1 && echo "ok ${rel}" || echo "REFUSED ${rel}"`);
+        }
+        const result = await ssh.run(out.nodes.cluster1, [...script, ...checks].join("\n"));
+        const lines = result.trim().split("\n");
+        expect(lines.filter((l) => !l.startsWith("ok "))).toEqual([]);
+        expect(lines).toHaveLength(16); // 2 stacks × 2 directors × 4 daemon files
+    });
+
+    it("resolves every node's name on every node through dnsmasq", async () => {
+        // Each name with its domain, a node's own from its /etc/hosts, the others from dnsmasq.
+        const want = Object.entries(out.nodes).map(([n, o]) => `${o.addresses.internal} ${n}.cluster`);
+        want.push("10.0.100.200 gateway.cluster", "192.168.1.200 frontdoor.cluster");
+        const names = [...Object.keys(out.nodes), "gateway", "frontdoor"];
+        const lookup = `for n in ${names.join(" ")}; do getent hosts $n | awk '{print $1, $2}'; done`;
+        let answers = 0;
+        for (const [node, o] of Object.entries(out.nodes)) {
+            const got = (await ssh.run(o, lookup)).trim().split("\n").sort();
+            expect([node, got]).toEqual([node, [...want].sort()]);
+            answers += got.length;
+        }
+        figures.dnsAnswers = `${answers} lookups on ${Object.keys(out.nodes).length} nodes`;
+    });
+
+    it("lands ssh -p 2000 on the external VIP on every compute node in turn", async () => {
+        const seen: string[] = [];
+        for (let i = 0; i < 8; i++) seen.push(await frontDoorHost());
+        figures.roundRobin = seen.join(" ");
+        for (let i = 0; i + 4 <= seen.length; i++) {
+            expect(new Set(seen.slice(i, i + 4))).toEqual(new Set(compute));
+        }
+    }, 120_000);
+
+    it("masquerades the internal network through the director holding the internal VIP", async () => {
+        const seen: string[] = [];
+        const server = net.createServer((s) => {
+            seen.push((s.remoteAddress ?? "").replace(/^::ffff:/, ""));
+            s.end();
+        });
+        await new Promise<void>((r) => server.listen(0, "192.168.1.1", r));
+        const port = (server.address() as net.AddressInfo).port;
+        try {
+            await ssh.run(out.nodes.cluster2, `exec 3<>/dev/tcp/192.168.1.1/${port}; cat <&3`);
+        } finally {
+            server.close();
+        }
+        // cluster2 has no external address: the host sees cluster1's.
+        expect(seen).toEqual(["192.168.1.101"]);
+    });
+
+    it("marks a compute node whose sshd stopped DOWN and sends new sessions elsewhere", async () => {
+        // sshd comes back by itself in 20 s: a timer set before it stops.
+        await ssh.run(out.nodes.cluster3, "systemd-run --quiet --on-active=20 --timer-property=AccuracySec=100ms systemctl start ssh.service && systemctl stop ssh.service");
+        const down = await until(async () => (await statsCsv(out.stats.url, out.stats.password))["serverfarm/cluster3"]?.status === "DOWN", 15_000, 200);
+        figures.sshdDownDetected = `${down.toFixed(1)} s`;
+        const seen: string[] = [];
+        for (let i = 0; i < 6; i++) seen.push(await frontDoorHost());
+        expect(seen).not.toContain("cluster3");
+        expect(new Set(seen)).toEqual(new Set(["cluster2", "cluster4", "cluster5"]));
+        await until(async () => (await statsCsv(out.stats.url, out.stats.password))["serverfarm/cluster3"]?.status === "UP", 40_000, 500);
+    }, 120_000);
+
+    it("shows a hand-edited haproxy.cfg and a stopped keepalived as drift, and repairs both", async () => {
+        await ssh.run(out.nodes.master2, "echo '# edited by hand' >> /etc/haproxy/haproxy.cfg && systemctl stop keepalived");
+        const preview = await project.pulumi(["preview", "--stack", stack, "--expect-no-changes"]);
+        expect(preview.code).not.toBe(0);
+        expect(preview.stdout).toMatch(/~\s+cluster:remote:Command\s+haproxy-master2\s+update\s+\[diff: ~observed\]/);
+        expect(preview.stdout).toMatch(/~\s+cluster:remote:Command\s+keepalived-master2\s+update\s+\[diff: ~observed\]/);
+        expect(preview.stdout).toMatch(/now: keepalived inactive enabled/);
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        const state = await ssh.run(out.nodes.master2, "grep -c 'edited by hand' /etc/haproxy/haproxy.cfg; systemctl is-active keepalived");
+        expect(state.trim().split("\n")).toEqual(["0", "active"]);
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 300_000);
+
+    it("reports no changes on a second up", async () => {
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"]);
+    }, 300_000);
+
+    it("moves both VIPs to master2 when cluster1 dies, and back to one holder when it returns", async () => {
+        const { internal, external } = out.vips;
+        const holds = (m: string, ...vips: string[]) => {
+            const a = addressesOf(names.stateDir, m);
+            return vips.every((v) => a.includes(v));
+        };
+        await until(() => holds("cluster1", internal, external), 10_000);
+        expect(await sshGreets(external, out.sshFrontDoor.port)).toBe(true);
+
+        // Hard failure: the machine's init and its systemd-nspawn killed, no
+        // halt; its NICs vanish with it, as a VM's when the power goes.
+        const pid = nspawnPid(names.stateDir, "cluster1")!;
+        const vipMoved = until(() => holds("master2", internal, external), 20_000, 10);
+        const { down, back } = await outage(external, out.sshFrontDoor.port, () => {
+            for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
+        });
+        const tVip = await vipMoved; // timed from just before the kill
+        expect(nspawnPid(names.stateDir, "cluster1")).toBeUndefined();
+        figures.vipTakeover = `${tVip.toFixed(2)} s`;
+        figures.frontDoorBack = `${back.toFixed(2)} s (first failed probe at ${down.toFixed(2)} s)`;
+        console.log(`cluster1 killed: both VIPs on master2 after ${tVip.toFixed(2)} s; SSH front door down at ${down.toFixed(2)} s, answering again after ${back.toFixed(2)} s`);
+        const rows = await statsCsv(out.stats.url, out.stats.password);
+        expect(rows["serverfarm/BACKEND"].status).toBe("UP");
+        expect(compute).toContain(await frontDoorHost());
+
+        // cluster1 back: it takes the VIPs again (priority 101), one holder each.
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        await until(() => holds("cluster1", internal, external), 20_000);
+        await sleep(3000);
+        for (const vip of [internal, external]) {
+            const holders = ["cluster1", "master2"].filter((m) => holds(m, vip));
+            expect([vip, holders]).toEqual([vip, ["cluster1"]]);
+        }
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 300_000);
+});

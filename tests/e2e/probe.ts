@@ -1,0 +1,91 @@
+/** Network probes from the host to the lab: SSH greetings, HAProxy's stats CSV, VIP holders. */
+import { execFileSync } from "child_process";
+import * as http from "http";
+import * as net from "net";
+import { childrenOf, nspawnPid } from "./host";
+
+/** True when something at host:port greets like sshd within the timeout. */
+export function sshGreets(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+    return new Promise((resolve) => {
+        const sock = net.connect({ host, port });
+        const done = (ok: boolean) => {
+            sock.destroy();
+            resolve(ok);
+        };
+        sock.setTimeout(timeoutMs, () => done(false));
+        sock.once("error", () => done(false));
+        sock.once("data", (d) => done(d.toString().startsWith("SSH-")));
+    });
+}
+
+/** HAProxy's stats as CSV rows keyed by "proxy/server" (e.g. serverfarm/cluster2). */
+export function statsCsv(url: string, password: string): Promise<Record<string, Record<string, string>>> {
+    return new Promise((resolve, reject) => {
+        const auth = Buffer.from(`admin:${password}`).toString("base64");
+        const req = http.get(`${url};csv`, { headers: { Authorization: `Basic ${auth}` }, timeout: 3000 }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => {
+                if (res.statusCode !== 200) return reject(new Error(`stats page answered ${res.statusCode}`));
+                const [head, ...rows] = body.trim().split("\n");
+                const cols = head.replace(/^# /, "").split(",");
+                const out: Record<string, Record<string, string>> = {};
+                for (const r of rows) {
+                    const v = r.split(",");
+                    const row = Object.fromEntries(cols.map((c, i) => [c, v[i]]));
+                    out[`${row.pxname}/${row.svname}`] = row;
+                }
+                resolve(out);
+            });
+        });
+        req.on("timeout", () => req.destroy(new Error("stats page timed out")));
+        req.on("error", reject);
+    });
+}
+
+/**
+ * The IPv4 addresses a running machine of the local backend holds, read from
+ * the host in its init's network namespace; none when the machine is down.
+ */
+export function addressesOf(stateDir: string, machine: string): string[] {
+    const pid = nspawnPid(stateDir, machine);
+    const init = pid === undefined ? undefined : childrenOf(pid)[0];
+    if (init === undefined) return [];
+    try {
+        const out = execFileSync("nsenter", ["-t", String(init), "-n", "ip", "-j", "-4", "addr", "show"], { encoding: "utf8" });
+        return (JSON.parse(out) as { addr_info: { local: string }[] }[]).flatMap((l) => l.addr_info.map((a) => a.local));
+    } catch {
+        return [];
+    }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls f every intervalMs until it is true; resolves with the seconds it took, or rejects. */
+export async function until(f: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<number> {
+    const start = Date.now();
+    while (Date.now() - start < timeoutMs) {
+        if (await f()) return (Date.now() - start) / 1000;
+        await sleep(intervalMs);
+    }
+    throw new Error(`condition not met within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * After `fail()` (a hard failure), the seconds until host:port greets like sshd
+ * again. A greeting from the dying machine before the outage begins does not
+ * count: the clock stops at the first greeting after a failed probe.
+ */
+export async function outage(host: string, port: number, fail: () => void, timeoutMs = 20_000): Promise<{ down: number; back: number }> {
+    fail();
+    const start = Date.now();
+    const elapsed = () => (Date.now() - start) / 1000;
+    let down: number | undefined;
+    while (Date.now() - start < timeoutMs) {
+        const ok = await sshGreets(host, port, 200);
+        if (!ok && down === undefined) down = elapsed();
+        if (ok && down !== undefined) return { down, back: elapsed() };
+        await sleep(10);
+    }
+    throw new Error(`${host}:${port} ${down === undefined ? "never went down" : "did not answer again"} within ${timeoutMs / 1000} s`);
+}
