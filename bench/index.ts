@@ -5,12 +5,16 @@
  *
  *   npm run bench                      everything, a fresh base image build included
  *   npm run bench -- --skip-image-build   with the cached base image only
+ *
+ * Then the front door's failover: keepalived's default advert interval (1 s)
+ * beside the configured one, each watched for flapping and timed on a hard kill.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostNames } from "../components/machines";
 import { childrenOf, nspawnPid } from "../tests/e2e/host";
+import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";
 import { TempProject } from "../tests/e2e/project";
 
 const stack = "bench";
@@ -22,6 +26,8 @@ interface Row {
     target?: string;
     note?: string;
 }
+
+const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 async function time(f: () => Promise<unknown>): Promise<number> {
     const start = process.hrtime.bigint();
@@ -54,12 +60,14 @@ async function main(): Promise<void> {
             await project.ok(["config", "rm", "imageCacheDir", "--stack", stack]);
         }
 
+        progress("warming up: the base image in the shared cache");
         // With the shared cache; the first up fills it if it is empty.
         await up();
         await destroy();
 
+        progress("lifecycle: cold up, no-op up, preview, repair");
         const memBefore = memAvailableMiB();
-        rows.push({ what: "cold up, 10 machines (parallel)", seconds: await time(() => up()), target: "< 180 s" });
+        rows.push({ what: "cold up, 10 machines + front door", seconds: await time(() => up()), target: "< 180 s" });
         const memUsed = memBefore - memAvailableMiB();
         rows.push({ what: "no-op up", seconds: await time(() => up("--expect-no-changes")), target: "< 30 s" });
         rows.push({ what: "no-op preview", seconds: await time(() => project.ok(["preview", "--stack", stack, "--expect-no-changes"])) });
@@ -70,10 +78,43 @@ async function main(): Promise<void> {
             await new Promise((r) => setTimeout(r, 1000));
             rows.push({ what: "up after a machine was killed", seconds: await time(() => up()), note: "cluster3 booted again" });
         }
+        // Failover of the front door, keepalived's default advert interval
+        // beside the configured one: a quiet minute watched for flapping, then
+        // cluster1 killed (init and systemd-nspawn, no halt).
+        const failover: string[] = [];
+        for (const advert of [1, 0.2]) {
+            progress(`failover with advert_int ${advert}`);
+            await project.ok(["config", "set", "--path", "--type", "float", "frontDoor.vrrp.advertInterval", String(advert), "--stack", stack]);
+            await up();
+            const vip = "192.168.1.200";
+            const holders = () => ["cluster1", "master2"].filter((m) => addressesOf(names.stateDir, m).includes(vip));
+            await until(() => holders().join() === "cluster1", 30_000);
+            let changes = 0;
+            let last = holders().join();
+            for (const end = Date.now() + 20_000; Date.now() < end; ) {
+                await sleep(50);
+                const now = holders().join();
+                if (now !== last) changes++;
+                last = now;
+            }
+            const pid = nspawnPid(names.stateDir, "cluster1")!;
+            const moved = until(() => holders().join() === "master2", 20_000, 10);
+            const o = await outage(vip, 2000, () => {
+                for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
+            });
+            const tVip = await moved;
+            failover.push(
+                `advert_int ${String(advert).padEnd(4)}  VIP on master2 ${tVip.toFixed(2).padStart(5)} s   SSH front door back ${o.back.toFixed(2).padStart(5)} s   VIP holder changes in 20 quiet seconds: ${changes}`,
+            );
+            await up(); // cluster1 back
+        }
+        await project.ok(["config", "rm", "--path", "frontDoor.vrrp.advertInterval", "--stack", stack]);
+        await up();
+
         rows.push({ what: "destroy, 10 machines", seconds: await time(destroy) });
 
         rows.push({
-            what: "cold up, 10 machines, --parallel 1",
+            what: "cold up, 10 machines + front door, --parallel 1",
             seconds: await time(() => up("--parallel", "1")),
             note: "one resource at a time, for comparison",
         });
@@ -86,6 +127,8 @@ async function main(): Promise<void> {
             console.log(`${r.what.padEnd(w)}  ${r.seconds.toFixed(1).padStart(7)}  ${(r.target ?? "").padEnd(9)}  ${r.note ?? ""}`);
         }
         console.log(`\nhost memory taken by the 10 running machines: ${memUsed.toFixed(0)} MiB (MemAvailable before and after the cold up)`);
+        console.log("\nfront door failover (cluster1 killed; targets: VIP within 1 s, front door within 2 s):");
+        for (const f of failover) console.log("  " + f);
     } finally {
         await project.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 1_200_000);
         await project.pulumi(["stack", "rm", stack, "--yes"]);

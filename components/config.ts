@@ -174,7 +174,7 @@ const frontDoorSchema = z
                 /** Priorities of directors[0] (MASTER) and directors[1] (BACKUP). */
                 priorities: z.tuple([z.number().int().min(1).max(254), z.number().int().min(1).max(254)]).default([101, 100]),
                 /** Seconds between adverts; VRRP v3 allows fractions. */
-                advertInterval: z.number().min(0.01).max(40).default(0.25),
+                advertInterval: z.number().min(0.01).max(40).default(0.2),
                 routerIds: z
                     .object({
                         internal: z.number().int().min(1).max(255).default(52),

@@ -179,7 +179,7 @@ describe("stack config", () => {
             sshPort: 2000,
             statsPort: 9000,
             checkIntervalMs: 1000,
-            vrrp: { priorities: [101, 100], advertInterval: 0.25, routerIds: { internal: 52, external: 51 } },
+            vrrp: { priorities: [101, 100], advertInterval: 0.2, routerIds: { internal: 52, external: 51 } },
             pxe: false,
             dnsUpstream: [],
         });

@@ -383,10 +383,8 @@ func freshNetns(ctx context.Context, a MachineArgs) error {
 		}
 	}
 	for _, n := range a.Nics {
-		if host := hostIf(a.Namespace, n.Name); exists(filepath.Join("/sys/class/net", host)) {
-			if _, err := run(ctx, "ip", "link", "del", host); err != nil {
-				return err
-			}
+		if err := delLink(ctx, hostIf(a.Namespace, n.Name)); err != nil {
+			return err
 		}
 	}
 	if _, err := run(ctx, "ip", "netns", "add", a.Namespace); err != nil {
@@ -680,10 +678,8 @@ func (Machine) Delete(ctx context.Context, req infer.DeleteRequest[MachineState]
 		}
 	}
 	for _, n := range a.Nics {
-		if host := hostIf(a.Namespace, n.Name); exists(filepath.Join("/sys/class/net", host)) {
-			if _, err := run(ctx, "ip", "link", "del", host); err != nil {
-				errs = append(errs, err)
-			}
+		if err := delLink(ctx, hostIf(a.Namespace, n.Name)); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if exists(a.nsPath()) {
@@ -757,4 +753,17 @@ func killGuest(ctx context.Context, a MachineArgs) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// delLink removes a host interface. A veth also goes when the kernel tears
+// down its peer's namespace, which may happen meanwhile: gone is fine.
+func delLink(ctx context.Context, name string) error {
+	path := filepath.Join("/sys/class/net", name)
+	if !exists(path) {
+		return nil
+	}
+	if _, err := run(ctx, "ip", "link", "del", name); err != nil && exists(path) {
+		return err
+	}
+	return nil
 }
