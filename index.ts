@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadClusterConfig, NAMESPACE } from "./components/config";
 import { FrontDoor } from "./components/frontdoor";
 import { MachineLayer } from "./components/machines";
+import { GlusterVolumes } from "./components/storage/gluster";
 import { SshKeyPair } from "./components/provider";
 
 // Checked before any resource exists: bad config changes nothing.
@@ -22,6 +23,8 @@ const layer = new MachineLayer("cluster", {
 });
 
 const frontDoor = new FrontDoor("front-door", { cfg, machines: layer.machines });
+// Peers and clients find the SAN nodes by name: after dnsmasq and resolv.conf.
+const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
 
 export const adminPublicKey = adminKey.publicKey;
 /** For other stacks and tools that log in to the machines; a Pulumi secret. */
@@ -45,3 +48,5 @@ export const vips = { internal: cfg.networks.internal.vip, external: cfg.network
 /** The SSH farm (`ssh -p PORT user@HOST` lands on a compute node) and HAProxy's stats page. */
 export const sshFrontDoor = frontDoor.sshEndpoint;
 export const stats = { url: frontDoor.statsUrl, user: "admin", password: pulumi.secret(frontDoor.haproxy.statsPassword) };
+/** GlusterFS volumes and where every node mounts them. */
+export const glusterVolumes = gluster.mountPoints;

@@ -114,6 +114,7 @@ export interface ClusterConfig {
     nodes: NodeSpec[];
     roles: Roles;
     frontDoor: FrontDoorSpec;
+    storage: { volumes: VolumeSpec[] };
     /** nspawn backend: base image cache; the provider's default when unset. */
     imageCacheDir?: string;
 }
@@ -196,6 +197,34 @@ const frontDoorSchema = z
 
 export type FrontDoorSpec = z.infer<typeof frontDoorSchema>;
 
+const volumeSchema = z
+    .object({
+        /** Gluster volume name. */
+        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, '_' or '-'"),
+        /** replicate: every brick holds every file; distribute: files spread over the bricks. */
+        type: z.enum(["replicate", "distribute"]),
+        /** Copies of each file (replicate only); the SAN node count must be a multiple. Default: all SAN nodes. */
+        replica: z.number().int().min(2).max(16).optional(),
+        /** Which extra disk of each SAN node holds the brick: 0 is /dev/sdb (brick1), 1 is /dev/sdc (brick2). */
+        disk: z.number().int().min(0).max(7),
+        /** Where every node mounts the volume (FUSE, in fstab). */
+        mount: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path"),
+        /** Extra volume options (`gluster volume set`); auth.allow is the internal network unless set here. */
+        options: z.record(z.string(), z.string()).default({}),
+    })
+    .strict();
+
+const storageSchema = z
+    .object({
+        volumes: z.array(volumeSchema).default([
+            { name: "gv0", type: "replicate", disk: 0, mount: "/mnt/gfs-r", options: {} },
+            { name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d", options: {} },
+        ]),
+    })
+    .strict();
+
+export type VolumeSpec = z.infer<typeof volumeSchema>;
+
 const topSchema = z
     .object({
         /** Which machine layer builds the nodes. Default nspawn. */
@@ -205,13 +234,15 @@ const topSchema = z
         roles: rolesSchema,
         /** The front door: dnsmasq, keepalived, HAProxy, NAT. */
         frontDoor: frontDoorSchema.prefault({}),
+        /** GlusterFS volumes on the SAN nodes' extra disks. */
+        storage: storageSchema.prefault({}),
         /** nspawn backend: where base images are cached, shared by stacks. */
         imageCacheDir: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
     })
     .strict();
 
 /** The keys this model reads; others in the namespace belong to other components. */
-export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "imageCacheDir"] as const;
+export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "imageCacheDir"] as const;
 
 function parseIPv4(s: string): ipaddr.IPv4 | undefined {
     return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
@@ -376,6 +407,36 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
     fd.dnsUpstream.forEach((a, i) => {
         if (!parseIPv4(a)) bad(["frontDoor", "dnsUpstream", i], "is not an IPv4 address");
     });
+    // Gluster volumes: unique names, mounts and disks; bricks that exist; a
+    // replica count the SAN nodes can hold.
+    // (Only once the roles are sound: a node misplaced in roles.san says nothing about disks.)
+    const sanNodes = problems.length > 0 ? [] : cfg.roles.san.map((n) => cfg.nodes.find((x) => x.name === n)).filter((n) => n !== undefined);
+    const seenVolume = new Map<string, string>();
+    cfg.storage.volumes.forEach((v, i) => {
+        for (const [what, key] of [["name", v.name], ["mount", v.mount], ["disk", String(v.disk)]] as const) {
+            const prev = seenVolume.get(`${what}:${key}`);
+            if (prev !== undefined) bad(["storage", "volumes", i, what], `is already used by volume ${prev}`);
+            else seenVolume.set(`${what}:${key}`, v.name);
+        }
+        for (const n of sanNodes) {
+            if (v.disk >= n.disks.length) {
+                bad(["storage", "volumes", i, "disk"], `needs a disk ${v.disk + 1} on every SAN node, and ${n.name} has ${n.disks.length}`);
+                break;
+            }
+        }
+        if (v.type === "distribute" && v.replica !== undefined) {
+            bad(["storage", "volumes", i, "replica"], "is only for type replicate");
+        }
+        if (v.type === "replicate" && v.replica !== undefined) {
+            if (sanNodes.length === 0) {
+                // judged once the roles are sound
+            } else if (v.replica > sanNodes.length) {
+                bad(["storage", "volumes", i, "replica"], `is larger than the ${sanNodes.length} bricks of roles.san`);
+            } else if (sanNodes.length % v.replica !== 0) {
+                bad(["storage", "volumes", i, "replica"], `must divide the ${sanNodes.length} bricks of roles.san`);
+            }
+        }
+    });
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
@@ -384,7 +445,7 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         ...n,
         memoryMb: n.memoryMb ?? (cfg.roles.directors.includes(n.name) ? 1024 : 512),
     }));
-    return { backend: cfg.backend, networks, nodes, roles: cfg.roles, frontDoor: cfg.frontDoor, imageCacheDir: cfg.imageCacheDir };
+    return { backend: cfg.backend, networks, nodes, roles: cfg.roles, frontDoor: cfg.frontDoor, storage: cfg.storage, imageCacheDir: cfg.imageCacheDir };
 }
 
 /** The node's role, for naming and defaults. */

@@ -31,11 +31,15 @@ export interface Probe {
 
 export interface ManagedServiceArgs {
     machine: Machine;
+    /** Resources to wait for besides the machine (e.g. names in DNS, peers). */
+    dependsOn?: pulumi.Resource[];
     files: ManagedFile[];
     /** The systemd unit that runs the service: enabled, active, reloaded on change. */
     unit?: string;
     /** How a changed file reaches a running unit. Default "reload". */
     onChange?: "reload" | "restart";
+    /** Runs before the files are installed; idempotent. */
+    before?: string;
     /** Runs after the files are in place and before the unit is handled; idempotent. */
     after?: string;
     /** Live facts to watch besides files and unit (sysctls, tables). */
@@ -49,7 +53,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const normMode = (m: string | undefined) => (m ?? "644").replace(/^0+(?=\d{3})/, "");
 
 /** The bash that installs the files and brings the unit up; idempotent, says what it changed. */
-export function applyScript(files: { path: string; content: string; mode?: string; owner?: string; validate?: string }[], args: Omit<ManagedServiceArgs, "machine" | "files">): string {
+export function applyScript(files: { path: string; content: string; mode?: string; owner?: string; validate?: string }[], args: Omit<ManagedServiceArgs, "machine" | "files" | "dependsOn">): string {
     const lines = [
         "set -euo pipefail",
         "changed=0",
@@ -65,6 +69,7 @@ export function applyScript(files: { path: string; content: string; mode?: strin
         '  mv -f "$new" "$path"; echo "installed $path"; changed=1',
         "}",
     ];
+    if (args.before) lines.push(args.before);
     for (const f of files) {
         const b64 = Buffer.from(f.content, "utf8").toString("base64");
         lines.push(`put ${q(f.path)} ${normMode(f.mode)} ${q(f.owner ?? "root:root")} ${q(b64)} ${q(f.validate ?? "")}`);
@@ -85,7 +90,7 @@ export function applyScript(files: { path: string; content: string; mode?: strin
 }
 
 /** The bash that reads the machine back, and what it prints when all is as managed. */
-export function checkScript(files: { path: string; content: string; mode?: string; owner?: string }[], args: Omit<ManagedServiceArgs, "machine" | "files">): { check: string; expect: string } {
+export function checkScript(files: { path: string; content: string; mode?: string; owner?: string }[], args: Omit<ManagedServiceArgs, "machine" | "files" | "dependsOn">): { check: string; expect: string } {
     const check: string[] = [];
     const expect: string[] = [];
     for (const f of files) {
@@ -129,7 +134,7 @@ export class ManagedService extends pulumi.ComponentResource {
         const resolved = pulumi.all(args.files.map((f) => pulumi.output(f.content))).apply((contents) =>
             args.files.map((f, i) => ({ ...f, content: contents[i] })),
         );
-        const { machine, ...rest } = args;
+        const { machine, dependsOn: _deps, ...rest } = args; // eslint-disable-line @typescript-eslint/no-unused-vars
         const scripts = resolved.apply((files) => ({ apply: applyScript(files, rest), ...checkScript(files, rest) }));
         this.command = new Command(
             name,
@@ -140,7 +145,7 @@ export class ManagedService extends pulumi.ComponentResource {
                 expect: scripts.apply((s) => s.expect),
                 delete: deleteScript(args.files, args),
             },
-            { parent: this, dependsOn: [machine.ready] },
+            { parent: this, dependsOn: [machine.ready, ...(args.dependsOn ?? [])] },
         );
         this.log = this.command.stdout;
         this.registerOutputs({ log: this.log });

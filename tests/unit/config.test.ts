@@ -197,6 +197,26 @@ describe("stack config", () => {
         ]);
     });
 
+    it("gives the thesis' Gluster volumes by default and refuses impossible ones", () => {
+        expect(parseClusterConfig(stackConfig("local")).storage.volumes.map((v) => [v.name, v.type, v.disk, v.mount])).toEqual([
+            ["gv0", "replicate", 0, "/mnt/gfs-r"],
+            ["gv1", "distribute", 1, "/mnt/gfs-d"],
+        ]);
+        const vols = (v: object[]) => variant((c) => (c.storage = { volumes: v }));
+        expect(problems(vols([{ name: "gv0", type: "replicate", replica: 4, disk: 0, mount: "/mnt/a" }]))).toEqual([
+            "thesis-cluster:storage.volumes[0].replica: 4 is larger than the 3 bricks of roles.san",
+        ]);
+        expect(problems(vols([
+            { name: "gv0", type: "replicate", replica: 2, disk: 0, mount: "/mnt/a" },
+            { name: "gv0", type: "distribute", disk: 2, mount: "/mnt/a" },
+        ]))).toEqual([
+            "thesis-cluster:storage.volumes[0].replica: 2 must divide the 3 bricks of roles.san",
+            'thesis-cluster:storage.volumes[1].name: "gv0" is already used by volume gv0',
+            'thesis-cluster:storage.volumes[1].mount: "/mnt/a" is already used by volume gv0',
+            "thesis-cluster:storage.volumes[1].disk: 2 needs a disk 3 on every SAN node, and san1 has 2",
+        ]);
+    });
+
     it("reports every problem at once", () => {
         const msgs = problems(variant((c) => {
             c.nodes[3].name = "cluster2";

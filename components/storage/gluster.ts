@@ -1,0 +1,216 @@
+/**
+ * GlusterFS (thesis section 4.4): bricks on the SAN nodes' extra disks (xfs,
+ * formatted once, never again), the trusted pool, the volumes of the stack
+ * config, and FUSE mounts on every node in fstab.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig, VolumeSpec } from "../config";
+import { ManagedService } from "../converge";
+import { ServiceArgs } from "../machines";
+import { Command } from "../remote";
+import { render } from "../render";
+
+export const brickDir = (disk: number) => `/export/brick${disk + 1}`;
+export const brickPath = (disk: number) => `${brickDir(disk)}/data`;
+export const diskDevice = (disk: number) => `/dev/sd${String.fromCharCode(98 + disk)}`;
+
+/** systemd's unit name for a mount point (systemd-escape --path). */
+export function mountUnit(path: string): string {
+    const esc = path
+        .replace(/^\/+|\/+$/g, "")
+        .split("/")
+        .map((part) => part.replace(/[^A-Za-z0-9:_.]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`))
+        .join("-");
+    return `${esc}.mount`;
+}
+
+/** Gluster's pattern for the internal network (auth.allow). */
+export function allowPattern(cfg: ClusterConfig): string {
+    const [addr, len] = cfg.networks.internal.prefix;
+    const octets = addr.toString().split(".");
+    return len % 8 === 0 && len >= 8 ? [...octets.slice(0, len / 8), ...Array(4 - len / 8).fill("*")].join(".") : cfg.networks.internal.cidr;
+}
+
+export function volumeOptions(cfg: ClusterConfig, v: VolumeSpec): [string, string][] {
+    return Object.entries({ "auth.allow": allowPattern(cfg), ...v.options }).sort(([a], [b]) => a.localeCompare(b));
+}
+
+export function volumeBricks(cfg: ClusterConfig, v: VolumeSpec): string[] {
+    return cfg.roles.san.map((n) => `${n}:${brickPath(v.disk)}`);
+}
+
+export function replicaOf(cfg: ClusterConfig, v: VolumeSpec): number | undefined {
+    return v.type === "replicate" ? (v.replica ?? cfg.roles.san.length) : undefined;
+}
+
+/** What `gluster volume info` calls the volume's type. */
+export function glusterType(cfg: ClusterConfig, v: VolumeSpec): string {
+    const r = replicaOf(cfg, v);
+    if (r === undefined) return "Distribute";
+    return cfg.roles.san.length === r ? "Replicate" : "Distributed-Replicate";
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Creates, expands, configures and starts the volumes; run on the first SAN node. */
+export function volumesScript(cfg: ClusterConfig): string {
+    const [first, ...others] = cfg.roles.san;
+    const lines = [
+        "set -euo pipefail",
+        "g() { gluster --mode=script \"$@\"; }",
+        ...others.map((p) => `g peer probe ${p} >/dev/null`),
+        `for _ in $(seq 240); do [ "$(g pool list | grep -c Connected)" -ge ${cfg.roles.san.length} ] && break; sleep 0.5; done`,
+        `[ "$(g pool list | grep -c Connected)" -ge ${cfg.roles.san.length} ] || { g pool list >&2; echo "the SAN peers are not all connected" >&2; exit 1; }`,
+    ];
+    void first;
+    for (const v of cfg.storage.volumes) {
+        const bricks = volumeBricks(cfg, v);
+        const replica = replicaOf(cfg, v);
+        const rep = replica ? `replica ${replica} ` : "";
+        lines.push(
+            `if ! g volume info ${v.name} >/dev/null 2>&1; then`,
+            `  g volume create ${v.name} ${rep}${bricks.join(" ")} >/dev/null && echo "created ${v.name}"`,
+            "else",
+            `  have=$(g volume info ${v.name} | sed -n 's/^Brick[0-9]*: //p')`,
+            "  missing=()",
+            `  for b in ${bricks.join(" ")}; do grep -qxF "$b" <<<"$have" || missing+=("$b"); done`,
+            "  if [ ${#missing[@]} -gt 0 ]; then",
+            `    g volume add-brick ${v.name} ${rep}"\${missing[@]}" >/dev/null && echo "added \${missing[*]} to ${v.name}"`,
+            v.type === "distribute" ? `    g volume rebalance ${v.name} fix-layout start >/dev/null && echo "rebalancing ${v.name}"` : "    :",
+            "  fi",
+            "fi",
+        );
+        for (const [k, val] of volumeOptions(cfg, v)) {
+            lines.push(`[ "$(g volume get ${v.name} ${k} | awk 'NR>2 {print $2}')" = ${q(val)} ] || { g volume set ${v.name} ${k} ${q(val)} >/dev/null && echo "set ${v.name} ${k}"; }`);
+        }
+        lines.push(`[ "$(g volume info ${v.name} | sed -n 's/^Status: //p')" = Started ] || { g volume start ${v.name} >/dev/null && echo "started ${v.name}"; }`);
+    }
+    return lines.join("\n") + "\n";
+}
+
+export function volumesCheck(cfg: ClusterConfig): { check: string; expect: string } {
+    const check = ["g() { gluster --mode=script \"$@\"; }", `echo "peers connected $(g pool list 2>/dev/null | grep -c Connected)"`];
+    const expect = [`peers connected ${cfg.roles.san.length}`];
+    for (const v of cfg.storage.volumes) {
+        check.push(
+            `if info=$(g volume info ${v.name} 2>/dev/null); then echo "${v.name} $(sed -n 's/^Type: //p' <<<"$info") $(sed -n 's/^Status: //p' <<<"$info") $(sed -n 's/^Brick[0-9]*: //p' <<<"$info" | paste -sd,)"; else echo "${v.name} missing"; fi`,
+        );
+        expect.push(`${v.name} ${glusterType(cfg, v)} Started ${volumeBricks(cfg, v).join(",")}`);
+        for (const [k, val] of volumeOptions(cfg, v)) {
+            check.push(`echo "${v.name} ${k}=$(g volume get ${v.name} ${k} 2>/dev/null | awk 'NR>2 {print $2}')"`);
+            expect.push(`${v.name} ${k}=${val}`);
+        }
+    }
+    return { check: check.join("\n") + "\n", expect: expect.join("\n") };
+}
+
+/** The fstab line of a volume's FUSE mount; any SAN node serves the volume file. */
+export function fstabLine(cfg: ClusterConfig, v: VolumeSpec): string {
+    const [first, ...rest] = cfg.roles.san;
+    const backup = rest.length > 0 ? `,backup-volfile-servers=${rest.join(":")}` : "";
+    return `${first}:/${v.name} ${v.mount} glusterfs defaults,_netdev${backup} 0 0`;
+}
+
+export function mountsScript(cfg: ClusterConfig): { apply: string; check: string; expect: string } {
+    const apply = ["set -euo pipefail"];
+    const check: string[] = [];
+    const expect: string[] = [];
+    for (const v of cfg.storage.volumes) {
+        const line = fstabLine(cfg, v);
+        const m = q(v.mount);
+        apply.push(
+            `mkdir -p ${m}`,
+            `if ! grep -qxF ${q(line)} /etc/fstab; then awk -v m=${m} '$2 != m' /etc/fstab >/etc/fstab.thesis-new; echo ${q(line)} >>/etc/fstab.thesis-new; mv /etc/fstab.thesis-new /etc/fstab; echo "fstab: ${v.mount}"; systemctl daemon-reload; fi`,
+            // A mount left stale by a SAN outage is mounted afresh.
+            `if mountpoint -q ${m} && ! timeout 5 stat -t ${m} >/dev/null 2>&1; then umount -l ${m}; echo "stale ${v.mount}"; fi`,
+            `mountpoint -q ${m} || { mount ${m} && echo "mounted ${v.mount}"; }`,
+        );
+        check.push(
+            `echo "fstab ${v.mount} $(grep -cxF ${q(line)} /etc/fstab)"`,
+            `echo "mount ${v.mount} $(findmnt -n -o FSTYPE,SOURCE ${m} | tr -s ' ')"`,
+            `timeout 5 stat -t ${m} >/dev/null 2>&1 && echo "${v.mount} readable" || echo "${v.mount} unreadable"`,
+        );
+        expect.push(`fstab ${v.mount} 1`, `mount ${v.mount} fuse.glusterfs ${line.split(" ")[0]}`, `${v.mount} readable`);
+    }
+    return { apply: apply.join("\n") + "\n", check: check.join("\n") + "\n", expect: expect.join("\n") };
+}
+
+/** Bricks, pool, volumes and mounts. */
+export class GlusterVolumes extends pulumi.ComponentResource {
+    public readonly bricks: ManagedService[] = [];
+    public readonly volumes: Command;
+    public readonly mounts: Command[] = [];
+    /** Volume name → mount point on every node. */
+    public readonly mountPoints: Record<string, string>;
+
+    constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:GlusterVolumes", name, {}, opts);
+        const { cfg, machines } = args;
+        const disks = [...new Set(cfg.storage.volumes.map((v) => v.disk))].sort();
+        for (const san of cfg.roles.san) {
+            const files = disks.map((d) => ({
+                path: `/etc/systemd/system/${mountUnit(brickDir(d))}`,
+                content: render("gluster/brick.mount.mustache", { brick: `brick${d + 1}`, device: diskDevice(d), dir: brickDir(d) }),
+            }));
+            files.push({
+                path: "/etc/systemd/system/glusterd.service.d/thesis-cluster-bricks.conf",
+                content: render("gluster/glusterd-bricks.conf.mustache", { dirs: disks.map(brickDir) }),
+            });
+            // Format a disk only when it holds no filesystem at all: a re-run,
+            // or a disk with data, is never formatted again.
+            const format = disks
+                .map((d) => {
+                    const dev = diskDevice(d);
+                    return `fs=$(blkid -p -s TYPE -o value ${dev} || true); if [ -z "$fs" ]; then mkfs.xfs -q -i size=512 ${dev}; echo "formatted ${dev}"; elif [ "$fs" != xfs ]; then echo "${dev} holds $fs, not xfs: not touching it" >&2; exit 1; fi`;
+                })
+                .join("\n");
+            this.bricks.push(
+                new ManagedService(
+                    `gluster-bricks-${san}`,
+                    {
+                        machine: machines[san],
+                        before: format,
+                        files,
+                        after: [
+                            "systemctl daemon-reload",
+                            ...disks.map((d) => `systemctl enable --quiet ${mountUnit(brickDir(d))}; mountpoint -q ${brickDir(d)} || { systemctl start ${mountUnit(brickDir(d))}; echo "mounted ${brickDir(d)}"; }; mkdir -p ${brickPath(d)}`),
+                        ].join("\n"),
+                        unit: "glusterd",
+                        onChange: "restart",
+                        probes: disks.map((d) => ({
+                            script: `echo "${brickDir(d)} $(findmnt -n -o FSTYPE,SOURCE ${brickDir(d)} | tr -s ' ') $(test -d ${brickPath(d)} && echo data)"`,
+                            expect: `${brickDir(d)} xfs ${diskDevice(d)} data`,
+                        })),
+                    },
+                    { parent: this },
+                ),
+            );
+        }
+        const { check, expect } = volumesCheck(cfg);
+        const first = machines[cfg.roles.san[0]];
+        this.volumes = new Command(
+            `${name}-volumes`,
+            { connection: first.connection, create: volumesScript(cfg), check, expect, timeoutSeconds: 300 },
+            { parent: this, dependsOn: [...this.bricks, ...(args.dependsOn ?? [])] },
+        );
+        const mounts = mountsScript(cfg);
+        for (const node of cfg.nodes) {
+            this.mounts.push(
+                new Command(
+                    `gluster-mounts-${node.name}`,
+                    {
+                        connection: machines[node.name].connection,
+                        create: mounts.apply,
+                        check: mounts.check,
+                        expect: mounts.expect,
+                        delete: cfg.storage.volumes.map((v) => `umount -l ${q(v.mount)} 2>/dev/null; awk -v m=${q(v.mount)} '$2 != m' /etc/fstab >/etc/fstab.thesis-new && mv /etc/fstab.thesis-new /etc/fstab`).join("\n"),
+                        timeoutSeconds: 300,
+                    },
+                    { parent: this, dependsOn: [machines[node.name].ready, this.volumes] },
+                ),
+            );
+        }
+        this.mountPoints = Object.fromEntries(cfg.storage.volumes.map((v) => [v.name, v.mount]));
+        this.registerOutputs({ mountPoints: this.mountPoints });
+    }
+}
