@@ -31,8 +31,13 @@ export function allowPattern(cfg: ClusterConfig): string {
     return len % 8 === 0 && len >= 8 ? [...octets.slice(0, len / 8), ...Array(4 - len / 8).fill("*")].join(".") : cfg.networks.internal.cidr;
 }
 
+/**
+ * The options every volume gets, under the config's own: only the cluster
+ * may mount it, and a SAN node that vanishes (power gone, no TCP reset) is
+ * given up after 10 s instead of Gluster's 42, so writes resume sooner.
+ */
 export function volumeOptions(cfg: ClusterConfig, v: VolumeSpec): [string, string][] {
-    return Object.entries({ "auth.allow": allowPattern(cfg), ...v.options }).sort(([a], [b]) => a.localeCompare(b));
+    return Object.entries({ "auth.allow": allowPattern(cfg), "network.ping-timeout": "10", ...v.options }).sort(([a], [b]) => a.localeCompare(b));
 }
 
 export function volumeBricks(cfg: ClusterConfig, v: VolumeSpec): string[] {
@@ -125,12 +130,9 @@ export function mountsScript(cfg: ClusterConfig): { apply: string; check: string
             `if mountpoint -q ${m} && ! timeout 5 stat -t ${m} >/dev/null 2>&1; then umount -l ${m}; echo "stale ${v.mount}"; fi`,
             `mountpoint -q ${m} || { mount ${m} && echo "mounted ${v.mount}"; }`,
         );
-        check.push(
-            `echo "fstab ${v.mount} $(grep -cxF ${q(line)} /etc/fstab)"`,
-            `echo "mount ${v.mount} $(findmnt -n -o FSTYPE,SOURCE ${m} | tr -s ' ')"`,
-            `timeout 5 stat -t ${m} >/dev/null 2>&1 && echo "${v.mount} readable" || echo "${v.mount} unreadable"`,
-        );
-        expect.push(`fstab ${v.mount} 1`, `mount ${v.mount} fuse.glusterfs ${line.split(" ")[0]}`, `${v.mount} readable`);
+        // (Not whether it answers: during a SAN outage it may wait, and that is no drift.)
+        check.push(`echo "fstab ${v.mount} $(grep -cxF ${q(line)} /etc/fstab)"`, `echo "mount ${v.mount} $(findmnt -n -o FSTYPE,SOURCE ${m} | tr -s ' ')"`);
+        expect.push(`fstab ${v.mount} 1`, `mount ${v.mount} fuse.glusterfs ${line.split(" ")[0]}`);
     }
     return { apply: apply.join("\n") + "\n", check: check.join("\n") + "\n", expect: expect.join("\n") };
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/GehirnInc/crypt/sha512_crypt"
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"golang.org/x/crypto/ssh"
 )
@@ -29,6 +30,9 @@ type RandomSecretArgs struct {
 type RandomSecretState struct {
 	RandomSecretArgs
 	Value string `pulumi:"value" provider:"secret"`
+	// Sha512Crypt is Value hashed for /etc/shadow ($6$, random salt), so a
+	// password reaches a machine only as a hash.
+	Sha512Crypt string `pulumi:"sha512Crypt" provider:"secret"`
 }
 
 // Annotate documents the resource in the provider schema.
@@ -65,8 +69,16 @@ func (RandomSecret) Create(
 		return infer.CreateResponse[RandomSecretState]{}, err
 	}
 	state.Value = v
+	if state.Sha512Crypt, err = ShadowHash(v); err != nil {
+		return infer.CreateResponse[RandomSecretState]{}, err
+	}
 	id, err := RandomString(8)
 	return infer.CreateResponse[RandomSecretState]{ID: id, Output: state}, err
+}
+
+// ShadowHash hashes a password with SHA-512 crypt and a random salt.
+func ShadowHash(password string) (string, error) {
+	return sha512_crypt.New().Generate([]byte(password), nil)
 }
 
 // SshKeyPair is an ed25519 key pair in OpenSSH format.

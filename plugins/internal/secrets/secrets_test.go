@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/GehirnInc/crypt/sha512_crypt"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -55,5 +56,25 @@ func TestNewKeyPairSignsAndVerifies(t *testing.T) {
 	}
 	if err := authorized.Verify([]byte("data"), sig); err != nil {
 		t.Fatalf("public key does not verify the private key's signature: %v", err)
+	}
+}
+
+func TestShadowHashVerifies(t *testing.T) {
+	h, err := ShadowHash("s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$6$") {
+		t.Fatalf("not a SHA-512 crypt hash: %q", h)
+	}
+	c := sha512_crypt.New()
+	if err := c.Verify(h, []byte("s3cret")); err != nil {
+		t.Fatalf("hash does not verify: %v", err)
+	}
+	if err := c.Verify(h, []byte("other")); err == nil {
+		t.Fatal("a wrong password verifies")
+	}
+	if h2, _ := ShadowHash("s3cret"); h2 == h {
+		t.Fatal("the salt must be random")
 	}
 }

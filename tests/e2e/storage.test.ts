@@ -1,0 +1,96 @@
+import { hostNames } from "../../components/machines";
+import { childrenOf, nspawnPid } from "./host";
+import { until } from "./probe";
+import { TempProject } from "./project";
+import { NodeOutput, Ssh } from "./ssh";
+
+// Storage and identity (thesis sections 4.2, 4.4, 4.6.1; tests 5.1 and 5.2) on the local stack.
+describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
+    const project = new TempProject("storage");
+    const stack = "st";
+    const names = hostNames(stack);
+    let out: { nodes: Record<string, NodeOutput>; adminPrivateKey: string; glusterVolumes: Record<string, string> };
+    let ssh: Ssh;
+    const san = ["san1", "san2", "san3"];
+    const figures: Record<string, string> = {};
+    const count = async (node: string, dir: string, prefix: string) =>
+        Number((await ssh.run(out.nodes[node], `ls ${dir} | grep -c '^${prefix}' || true`)).trim());
+
+    beforeAll(async () => {
+        await project.initStack(stack, "local");
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 1_800_000);
+        out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
+        ssh = new Ssh(out.adminPrivateKey, out.nodes);
+    }, 1_900_000);
+
+    afterAll(async () => {
+        ssh?.remove();
+        await project.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
+        await project.pulumi(["stack", "rm", stack, "--yes"]);
+        project.remove();
+        console.log("storage figures: " + JSON.stringify(figures));
+    }, 900_000);
+
+    it("mounts both volumes on every node", async () => {
+        expect(out.glusterVolumes).toEqual({ gv0: "/mnt/gfs-r", gv1: "/mnt/gfs-d" });
+        for (const [name, n] of Object.entries(out.nodes)) {
+            const mounts = (await ssh.run(n, "findmnt -n -o TARGET,FSTYPE,SOURCE -t fuse.glusterfs | sort")).trim().split("\n");
+            expect([name, mounts.map((m) => m.split(/\s+/).join(" "))]).toEqual([
+                name,
+                ["/mnt/gfs-d fuse.glusterfs san1:/gv1", "/mnt/gfs-r fuse.glusterfs san1:/gv0"],
+            ]);
+        }
+    }, 120_000);
+
+    it("thesis test 5.1: 100 copies into each volume, all on every gv0 brick, split over gv1's", async () => {
+        await ssh.run(out.nodes.cluster2, "for i in $(seq 100); do cp /etc/services /mnt/gfs-r/copy$i; cp /etc/services /mnt/gfs-d/copy$i; done");
+        const gv0: Record<string, number> = {};
+        const gv1: Record<string, number> = {};
+        for (const s of san) {
+            gv0[s] = await count(s, "/export/brick1/data", "copy");
+            gv1[s] = await count(s, "/export/brick2/data", "copy");
+        }
+        figures.gv0Bricks = JSON.stringify(gv0);
+        figures.gv1Bricks = JSON.stringify(gv1);
+        console.log(`100 copies: gv0 (replica 3) per brick ${JSON.stringify(gv0)}; gv1 (distributed) per brick ${JSON.stringify(gv1)}`);
+        expect(Object.values(gv0)).toEqual([100, 100, 100]);
+        expect(Object.values(gv1).reduce((a, b) => a + b, 0)).toBe(100);
+        expect(Object.values(gv1).every((c) => c > 0)).toBe(true);
+    }, 300_000);
+
+    it("keeps gv0 readable and writable with a SAN node killed, and heals it when it returns", async () => {
+        const pid = nspawnPid(names.stateDir, "san2")!;
+        for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
+        await until(() => nspawnPid(names.stateDir, "san2") === undefined, 5000);
+        const during = await ssh.run(
+            out.nodes.cluster3,
+            "for i in $(seq 20); do echo written-while-san2-was-down > /mnt/gfs-r/during$i; done; ls /mnt/gfs-r | grep -c '^during'; md5sum < /mnt/gfs-r/copy7 | cut -c1-32; md5sum < /etc/services | cut -c1-32",
+        );
+        const [written, copy, original] = during.trim().split("\n");
+        expect(written).toBe("20");
+        expect(copy).toBe(original);
+        expect(await count("san1", "/export/brick1/data", "during")).toBe(20);
+
+        const preview = await project.pulumi(["preview", "--stack", stack, "--expect-no-changes"]);
+        expect(preview.stdout).toMatch(/~\s+cluster:nspawn:Machine\s+san2\s+update\s+\[diff: ~running\]/);
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        const healed = await until(async () => (await count("san2", "/export/brick1/data", "during")) === 20, 120_000, 500);
+        figures.selfHeal = `${healed.toFixed(1)} s after the up`;
+        console.log(`san2 back: its gv0 brick holds the 20 files written meanwhile after ${healed.toFixed(1)} s`);
+        expect(await count("san2", "/export/brick1/data", "copy")).toBe(100);
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 300_000);
+
+    it("shows a volume option changed by hand as drift, and repairs it", async () => {
+        await ssh.run(out.nodes.san3, "gluster --mode=script volume set gv1 auth.allow '*' >/dev/null");
+        const preview = await project.pulumi(["preview", "--stack", stack, "--expect-no-changes"]);
+        expect(preview.code).not.toBe(0);
+        expect(preview.stdout).toMatch(/gluster-volumes\s+update\s+\[diff: ~observed\].*now: gv1 auth\.allow=\*/);
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        expect((await ssh.run(out.nodes.san1, "gluster volume get gv1 auth.allow | awk 'NR>2 {print $2}'")).trim()).toBe("10.0.100.*");
+    }, 300_000);
+
+    it("reports no changes on a second up", async () => {
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"]);
+    }, 300_000);
+});
