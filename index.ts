@@ -3,6 +3,7 @@ import { loadClusterConfig, NAMESPACE } from "./components/config";
 import { FrontDoor } from "./components/frontdoor";
 import { MachineLayer } from "./components/machines";
 import { GlusterVolumes } from "./components/storage/gluster";
+import { NisDomain } from "./components/identity/nis";
 import { SshKeyPair } from "./components/provider";
 
 // Checked before any resource exists: bad config changes nothing.
@@ -25,6 +26,8 @@ const layer = new MachineLayer("cluster", {
 const frontDoor = new FrontDoor("front-door", { cfg, machines: layer.machines });
 // Peers and clients find the SAN nodes by name: after dnsmasq and resolv.conf.
 const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
+// Homes live on the shared home base: the master makes them once it is mounted.
+const nis = new NisDomain("nis", { cfg, machines: layer.machines, dependsOn: [gluster] });
 
 export const adminPublicKey = adminKey.publicKey;
 /** For other stacks and tools that log in to the machines; a Pulumi secret. */
@@ -50,3 +53,11 @@ export const sshFrontDoor = frontDoor.sshEndpoint;
 export const stats = { url: frontDoor.statsUrl, user: "admin", password: pulumi.secret(frontDoor.haproxy.statsPassword) };
 /** GlusterFS volumes and where every node mounts them. */
 export const glusterVolumes = gluster.mountPoints;
+/** The NIS domain, where homes live, and each user's uid, home and generated password (a secret). */
+export const identity = {
+    nisDomain: cfg.identity.nisDomain,
+    homeBase: cfg.identity.homeBase,
+    users: Object.fromEntries(
+        cfg.identity.users.map((u) => [u.name, { uid: u.uid, home: `${cfg.identity.homeBase}/${u.name}`, password: pulumi.secret(nis.passwords[u.name]) }]),
+    ),
+};

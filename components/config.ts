@@ -115,6 +115,7 @@ export interface ClusterConfig {
     roles: Roles;
     frontDoor: FrontDoorSpec;
     storage: { volumes: VolumeSpec[] };
+    identity: { nisDomain: string; homeBase: string; users: UserSpec[] };
     /** nspawn backend: base image cache; the provider's default when unset. */
     imageCacheDir?: string;
 }
@@ -225,6 +226,30 @@ const storageSchema = z
 
 export type VolumeSpec = z.infer<typeof volumeSchema>;
 
+const userSchema = z
+    .object({
+        /** Login name. */
+        name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a login name: lower-case letter or '_', then letters, digits, '_' or '-'"),
+        /** Fixed user and group id, the same on every node. */
+        uid: z.number().int().min(1000).max(59999),
+        /** Public keys that may log in as this user (SSH takes keys only). */
+        sshKeys: z.array(z.string().regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+=*( .*)?$/, "must be an SSH public key line")).default([]),
+    })
+    .strict();
+
+const identitySchema = z
+    .object({
+        /** NIS domain (thesis: cluster). */
+        nisDomain: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, "must be a NIS domain name").default("cluster"),
+        /** Where users' homes are, shared by every node. Default: /nfs, or on the nspawn backend (no kernel NFS) <first replicated volume's mount>/home. */
+        homeBase: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path").optional(),
+        /** Cluster users, pushed to every node through NIS. */
+        users: z.array(userSchema).default([]),
+    })
+    .strict();
+
+export type UserSpec = z.infer<typeof userSchema>;
+
 const topSchema = z
     .object({
         /** Which machine layer builds the nodes. Default nspawn. */
@@ -236,13 +261,15 @@ const topSchema = z
         frontDoor: frontDoorSchema.prefault({}),
         /** GlusterFS volumes on the SAN nodes' extra disks. */
         storage: storageSchema.prefault({}),
+        /** The NIS domain and its users. */
+        identity: identitySchema.prefault({}),
         /** nspawn backend: where base images are cached, shared by stacks. */
         imageCacheDir: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
     })
     .strict();
 
 /** The keys this model reads; others in the namespace belong to other components. */
-export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "imageCacheDir"] as const;
+export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "imageCacheDir"] as const;
 
 function parseIPv4(s: string): ipaddr.IPv4 | undefined {
     return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
@@ -437,6 +464,20 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             }
         }
     });
+    // Users: one name and one uid each.
+    const seenUser = new Map<string, string>();
+    cfg.identity.users.forEach((u, i) => {
+        for (const [what, key] of [["name", u.name], ["uid", String(u.uid)]] as const) {
+            const prev = seenUser.get(`${what}:${key}`);
+            if (prev !== undefined) bad(["identity", "users", i, what], `is already used by user ${prev}`);
+            else seenUser.set(`${what}:${key}`, u.name);
+        }
+    });
+    const replicated = cfg.storage.volumes.find((v) => v.type === "replicate");
+    const homeBase = cfg.identity.homeBase ?? (cfg.backend === "nspawn" ? (replicated ? `${replicated.mount}/home` : undefined) : "/nfs");
+    if (homeBase === undefined) {
+        bad(["identity", "homeBase"], "is required: the nspawn backend has no kernel NFS, and no replicated volume is configured to hold homes");
+    }
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
@@ -445,7 +486,7 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         ...n,
         memoryMb: n.memoryMb ?? (cfg.roles.directors.includes(n.name) ? 1024 : 512),
     }));
-    return { backend: cfg.backend, networks, nodes, roles: cfg.roles, frontDoor: cfg.frontDoor, storage: cfg.storage, imageCacheDir: cfg.imageCacheDir };
+    return { backend: cfg.backend, networks, nodes, roles: cfg.roles, frontDoor: cfg.frontDoor, storage: cfg.storage, identity: { ...cfg.identity, homeBase: homeBase! }, imageCacheDir: cfg.imageCacheDir };
 }
 
 /** The node's role, for naming and defaults. */

@@ -29,6 +29,12 @@ export interface Probe {
     expect: string;
 }
 
+/** A probe whose wanted line may come from another resource (a secret's hash). */
+export interface ProbeInput {
+    script: string;
+    expect: pulumi.Input<string>;
+}
+
 export interface ManagedServiceArgs {
     machine: Machine;
     /** Resources to wait for besides the machine (e.g. names in DNS, peers). */
@@ -41,9 +47,9 @@ export interface ManagedServiceArgs {
     /** Runs before the files are installed; idempotent. */
     before?: string;
     /** Runs after the files are in place and before the unit is handled; idempotent. */
-    after?: string;
+    after?: pulumi.Input<string>;
     /** Live facts to watch besides files and unit (sysctls, tables). */
-    probes?: Probe[];
+    probes?: ProbeInput[];
     /** Files not removed when the service is deleted (shared ones like /etc/resolv.conf). */
     keepOnDelete?: string[];
 }
@@ -53,7 +59,17 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const normMode = (m: string | undefined) => (m ?? "644").replace(/^0+(?=\d{3})/, "");
 
 /** The bash that installs the files and brings the unit up; idempotent, says what it changed. */
-export function applyScript(files: { path: string; content: string; mode?: string; owner?: string; validate?: string }[], args: Omit<ManagedServiceArgs, "machine" | "files" | "dependsOn">): string {
+/** The arguments once every Input is known. */
+export interface ResolvedArgs {
+    unit?: string;
+    onChange?: "reload" | "restart";
+    before?: string;
+    after?: string;
+    probes?: Probe[];
+    keepOnDelete?: string[];
+}
+
+export function applyScript(files: { path: string; content: string; mode?: string; owner?: string; validate?: string }[], args: ResolvedArgs): string {
     const lines = [
         "set -euo pipefail",
         "changed=0",
@@ -90,7 +106,7 @@ export function applyScript(files: { path: string; content: string; mode?: strin
 }
 
 /** The bash that reads the machine back, and what it prints when all is as managed. */
-export function checkScript(files: { path: string; content: string; mode?: string; owner?: string }[], args: Omit<ManagedServiceArgs, "machine" | "files" | "dependsOn">): { check: string; expect: string } {
+export function checkScript(files: { path: string; content: string; mode?: string; owner?: string }[], args: ResolvedArgs): { check: string; expect: string } {
     const check: string[] = [];
     const expect: string[] = [];
     for (const f of files) {
@@ -134,18 +150,27 @@ export class ManagedService extends pulumi.ComponentResource {
         const resolved = pulumi.all(args.files.map((f) => pulumi.output(f.content))).apply((contents) =>
             args.files.map((f, i) => ({ ...f, content: contents[i] })),
         );
-        const { machine, dependsOn: _deps, ...rest } = args; // eslint-disable-line @typescript-eslint/no-unused-vars
-        const scripts = resolved.apply((files) => ({ apply: applyScript(files, rest), ...checkScript(files, rest) }));
+        const rest = pulumi
+            .all([pulumi.output(args.after), pulumi.all((args.probes ?? []).map((p) => pulumi.output(p.expect)))])
+            .apply(([after, wanted]): ResolvedArgs => ({
+                unit: args.unit,
+                onChange: args.onChange,
+                before: args.before,
+                after,
+                probes: (args.probes ?? []).map((p, i) => ({ script: p.script, expect: wanted[i] })),
+                keepOnDelete: args.keepOnDelete,
+            }));
+        const scripts = pulumi.all([resolved, rest]).apply(([files, r]) => ({ apply: applyScript(files, r), ...checkScript(files, r) }));
         this.command = new Command(
             name,
             {
-                connection: machine.connection,
+                connection: args.machine.connection,
                 create: scripts.apply((s) => s.apply),
                 check: scripts.apply((s) => s.check),
                 expect: scripts.apply((s) => s.expect),
                 delete: deleteScript(args.files, args),
             },
-            { parent: this, dependsOn: [machine.ready, ...(args.dependsOn ?? [])] },
+            { parent: this, dependsOn: [args.machine.ready, ...(args.dependsOn ?? [])] },
         );
         this.log = this.command.stdout;
         this.registerOutputs({ log: this.log });

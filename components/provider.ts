@@ -21,13 +21,15 @@ export interface RandomSecretArgs {
 export class RandomSecret extends pulumi.CustomResource {
     declare public readonly length: pulumi.Output<number>;
     declare public readonly value: pulumi.Output<string>;
+    /** The value as a SHA-512 crypt hash for /etc/shadow; a secret too. */
+    declare public readonly sha512Crypt: pulumi.Output<string>;
 
     constructor(name: string, args: RandomSecretArgs = {}, opts?: pulumi.CustomResourceOptions) {
         super(
             "cluster:index:RandomSecret",
             name,
-            { length: args.length, value: undefined },
-            providerOpts({ ...opts, additionalSecretOutputs: ["value"] }),
+            { length: args.length, value: undefined, sha512Crypt: undefined },
+            providerOpts({ ...opts, additionalSecretOutputs: ["value", "sha512Crypt"] }),
         );
     }
 }

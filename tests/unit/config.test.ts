@@ -217,6 +217,23 @@ describe("stack config", () => {
         ]);
     });
 
+    it("puts homes on the replicated volume on nspawn, on /nfs elsewhere, and refuses duplicate users", () => {
+        expect(parseClusterConfig(stackConfig("local")).identity).toEqual({
+            nisDomain: "cluster",
+            homeBase: "/mnt/gfs-r/home",
+            users: [{ name: "jordi", uid: 2001, sshKeys: [] }],
+        });
+        expect(parseClusterConfig(stackConfig("lab")).identity.homeBase).toBe("/nfs");
+        expect(problems(variant((c) => (c.identity = { users: [{ name: "ana", uid: 2001 }, { name: "ana", uid: 2001 }, { name: "Bob", uid: 5 }] })))).toEqual([
+            'thesis-cluster:identity.users[2].name: "Bob" must be a login name: lower-case letter or \'_\', then letters, digits, \'_\' or \'-\'',
+            "thesis-cluster:identity.users[2].uid: 5 Too small: expected number to be >=1000",
+        ]);
+        expect(problems(variant((c) => (c.identity = { users: [{ name: "ana", uid: 2001 }, { name: "ana", uid: 2001 }] })))).toEqual([
+            'thesis-cluster:identity.users[1].name: "ana" is already used by user ana',
+            "thesis-cluster:identity.users[1].uid: 2001 is already used by user ana",
+        ]);
+    });
+
     it("reports every problem at once", () => {
         const msgs = problems(variant((c) => {
             c.nodes[3].name = "cluster2";

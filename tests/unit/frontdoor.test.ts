@@ -98,3 +98,18 @@ describe("convergence scripts", () => {
         expect(check).toContain("systemctl is-active 'demo'");
     });
 });
+
+describe("NIS users script", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { usersScript } = require("../../components/identity/nis") as typeof import("../../components/identity/nis");
+    const cfg = parseClusterConfig({ ...stackConfig("local"), identity: { users: [{ name: "jordi", uid: 2001, sshKeys: ["ssh-ed25519 AAAA jordi@laptop"] }] } });
+
+    it("creates the user with a home on the shared base, sets the hash, and rebuilds the maps only on change", () => {
+        const s = usersScript(cfg, { jordi: "$6$salt$hash" });
+        expect(s).toContain("useradd -u 2001 -g 2001 -m -d '/mnt/gfs-r/home/jordi' -s /bin/bash jordi");
+        expect(s).toContain("usermod -p '$6$salt$hash' jordi");
+        expect(s).toContain(Buffer.from("ssh-ed25519 AAAA jordi@laptop\n").toString("base64"));
+        expect(s).toMatch(/if \[ \$changed = 1 \] \|\| \[ ! -f \/var\/yp\/cluster\/passwd.byname \]; then make -s -C \/var\/yp/);
+        expect(s).toContain('case " jordi " in');
+    });
+});

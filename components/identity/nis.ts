@@ -1,0 +1,141 @@
+/**
+ * The NIS domain (thesis section 4.6.1): ypserv on the nas, every node a
+ * client, the stack config's users created on the master with their homes on
+ * the shared home base and pushed with `make -C /var/yp`. Passwords are
+ * generated, and reach the machines only as SHA-512 crypt hashes.
+ */
+import * as crypto from "crypto";
+import * as ipaddr from "ipaddr.js";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig, UserSpec } from "../config";
+import { ManagedService } from "../converge";
+import { ServiceArgs } from "../machines";
+import { RandomSecret } from "../provider";
+import { render } from "../render";
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Where a user's home is. */
+export const homeOf = (cfg: ClusterConfig, u: UserSpec) => `${cfg.identity.homeBase}/${u.name}`;
+
+/** The master's user script: adds, fixes and removes the config's users, then rebuilds the maps. */
+export function usersScript(cfg: ClusterConfig, hashes: Record<string, string>): string {
+    const { nisDomain: domain, homeBase } = cfg.identity;
+    const lines = [
+        "set -euo pipefail",
+        `domainname ${q(domain)}`,
+        "managed=/var/lib/thesis-cluster/nis-users",
+        'mkdir -p "$(dirname $managed)" && touch $managed',
+        `mkdir -p ${q(homeBase)}`,
+        "changed=0",
+    ];
+    for (const u of cfg.identity.users) {
+        const home = homeOf(cfg, u);
+        const keys = Buffer.from(u.sshKeys.map((k) => k + "\n").join(""), "utf8").toString("base64");
+        lines.push(
+            `if ! getent -s files passwd ${u.name} >/dev/null; then`,
+            `  getent -s files group ${u.name} >/dev/null || groupadd -g ${u.uid} ${u.name}`,
+            `  useradd -u ${u.uid} -g ${u.uid} -m -d ${q(home)} -s /bin/bash ${u.name} 2>/dev/null; changed=1; echo "added user ${u.name}"`,
+            "fi",
+            `[ "$(getent -s files passwd ${u.name} | cut -d: -f3,4,6)" = ${q(`${u.uid}:${u.uid}:${home}`)} ] || { usermod -u ${u.uid} -g ${u.uid} -d ${q(home)} ${u.name}; changed=1; echo "fixed user ${u.name}"; }`,
+            `[ "$(getent -s files shadow ${u.name} | cut -d: -f2)" = ${q(hashes[u.name])} ] || { usermod -p ${q(hashes[u.name])} ${u.name}; changed=1; echo "password of ${u.name}"; }`,
+            `mkdir -p ${q(home)}/.ssh && printf %s ${q(keys)} | base64 -d >${q(home)}/.ssh/authorized_keys`,
+            `chown ${u.uid}:${u.uid} ${q(home)} ${q(home)}/.ssh ${q(home)}/.ssh/authorized_keys && chmod 755 ${q(home)} && chmod 700 ${q(home)}/.ssh && chmod 600 ${q(home)}/.ssh/authorized_keys`,
+            `grep -qx ${u.name} $managed || echo ${u.name} >>$managed`,
+        );
+    }
+    const wanted = cfg.identity.users.map((u) => u.name).join(" ");
+    lines.push(
+        // A user this stack created and the config no longer names is removed (the home stays).
+        `for u in $(cat $managed); do case " ${wanted} " in *" $u "*) ;; *) userdel "$u" 2>/dev/null || true; sed -i "/^$u\\$/d" $managed; changed=1; echo "removed user $u" ;; esac; done`,
+        `if [ $changed = 1 ] || [ ! -f /var/yp/${domain}/passwd.byname ]; then make -s -C /var/yp >/dev/null; echo "NIS maps rebuilt"; fi`,
+    );
+    return lines.join("\n") + "\n";
+}
+
+export interface NisDomainArgs extends ServiceArgs {
+    /** The home base must be mounted on the master before homes are made there. */
+    dependsOn?: pulumi.Resource[];
+}
+
+export class NisDomain extends pulumi.ComponentResource {
+    public readonly master: ManagedService;
+    public readonly clients: ManagedService[] = [];
+    /** User name → generated password (a Pulumi secret). */
+    public readonly passwords: Record<string, pulumi.Output<string>> = {};
+
+    constructor(name: string, args: NisDomainArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:NisDomain", name, {}, opts);
+        const { cfg, machines } = args;
+        const domain = cfg.identity.nisDomain;
+        const nas = cfg.nodes.find((n) => n.name === cfg.roles.nas)!;
+        const hashes: Record<string, pulumi.Output<string>> = {};
+        for (const u of cfg.identity.users) {
+            const pw = new RandomSecret(`${name}-password-${u.name}`, { length: 20 }, { parent: this });
+            this.passwords[u.name] = pw.value;
+            hashes[u.name] = pw.sha512Crypt;
+        }
+        const allHashes = pulumi.all(hashes);
+        const net = cfg.networks.internal;
+        const defaultdomain = { path: "/etc/defaultdomain", content: `${domain}\n` };
+        this.master = new ManagedService(
+            `nis-master-${nas.name}`,
+            {
+                machine: machines[nas.name],
+                files: [
+                    defaultdomain,
+                    {
+                        path: "/etc/ypserv.securenets",
+                        content: render("nis/ypserv.securenets.mustache", {
+                            netmask: ipaddr.IPv4.subnetMaskFromPrefixLength(net.prefix[1]).toString(),
+                            network: net.prefix[0].toString(),
+                        }),
+                    },
+                    { path: "/var/yp/ypservers", content: `${nas.name}\n` },
+                ],
+                after: allHashes.apply((h) => ["systemctl enable --quiet --now rpcbind.socket rpcbind.service", usersScript(cfg, h)].join("\n")),
+                unit: "ypserv",
+                onChange: "restart",
+                probes: [
+                    {
+                        script: `echo "nis users $(ypcat -d ${domain} -h localhost passwd 2>/dev/null | awk -F: '$3 >= 1000 && $3 < 60000 {print $1":"$3":"$6}' | sort | paste -sd,)"`,
+                        expect: `nis users ${[...cfg.identity.users]
+                            .sort((a, b) => a.name.localeCompare(b.name))
+                            .map((u) => `${u.name}:${u.uid}:${homeOf(cfg, u)}`)
+                            .join(",")}`,
+                    },
+                    ...cfg.identity.users.map((u) => ({
+                        script: `echo "password ${u.name} $(getent -s files shadow ${u.name} | cut -d: -f2 | sha256sum | cut -c1-16)"`,
+                        expect: hashes[u.name].apply((h) => `password ${u.name} ${crypto.createHash("sha256").update(h + "\n").digest("hex").slice(0, 16)}`),
+                    })),
+                ],
+            },
+            { parent: this, dependsOn: args.dependsOn },
+        );
+        for (const node of cfg.nodes) {
+            this.clients.push(
+                new ManagedService(
+                    `nis-client-${node.name}`,
+                    {
+                        machine: machines[node.name],
+                        files: [
+                            defaultdomain,
+                            { path: "/etc/yp.conf", content: `# Managed by thesis-cluster (Pulumi).\ndomain ${domain} server ${nas.addresses.internal}\n` },
+                            { path: "/etc/nsswitch.conf", content: render("nis/nsswitch.conf.mustache", { domain }) },
+                        ],
+                        after: `domainname ${q(domain)}\nsystemctl enable --quiet --now rpcbind.socket rpcbind.service`,
+                        unit: "ypbind",
+                        onChange: "restart",
+                        keepOnDelete: ["/etc/nsswitch.conf"],
+                        probes: cfg.identity.users.map((u) => ({
+                            script: `for _ in $(seq 50); do getent passwd ${u.name} >/dev/null && break; sleep 0.2; done; echo "user $(getent passwd ${u.name} | cut -d: -f1,3,6)"`,
+                            expect: `user ${u.name}:${u.uid}:${homeOf(cfg, u)}`,
+                        })),
+                    },
+                    { parent: this, dependsOn: [this.master] },
+                ),
+            );
+        }
+        this.registerOutputs({});
+    }
+}
