@@ -58,8 +58,8 @@ export class Ssh {
     }
 
     /** Runs a command at host:port directly (e.g. the SSH front door on the VIP). */
-    runAt(host: string, port: number, command: string, timeoutMs = 30_000): Promise<string> {
-        return this.run({ ssh: { host, port, user: "root" } } as NodeOutput, command, timeoutMs);
+    runAt(host: string, port: number, command: string, timeoutMs = 30_000, user = "root"): Promise<string> {
+        return this.run({ ssh: { host, port, user } } as NodeOutput, command, timeoutMs);
     }
 
     remove(): void {

@@ -1,3 +1,7 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { hostNames } from "../../components/machines";
 import { childrenOf, nspawnPid } from "./host";
 import { until } from "./probe";
@@ -9,7 +13,15 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
     const project = new TempProject("storage");
     const stack = "st";
     const names = hostNames(stack);
-    let out: { nodes: Record<string, NodeOutput>; adminPrivateKey: string; glusterVolumes: Record<string, string> };
+    let out: {
+        nodes: Record<string, NodeOutput>;
+        adminPrivateKey: string;
+        glusterVolumes: Record<string, string>;
+        sshFrontDoor: { host: string; port: number };
+        identity: { homeBase: string; users: Record<string, { uid: number; home: string; password: string }> };
+    };
+    // A key of the cluster user jordi's own, made here; its public half goes in the stack config.
+    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "thesis-cluster-jordi-"));
     let ssh: Ssh;
     const san = ["san1", "san2", "san3"];
     const figures: Record<string, string> = {};
@@ -17,7 +29,10 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         Number((await ssh.run(out.nodes[node], `ls ${dir} | grep -c '^${prefix}' || true`)).trim());
 
     beforeAll(async () => {
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "jordi@e2e", "-f", path.join(keyDir, "id")]);
         await project.initStack(stack, "local");
+        const pub = fs.readFileSync(path.join(keyDir, "id.pub"), "utf8").trim();
+        await project.ok(["config", "set", "--path", "--stack", stack, "identity.users[0].sshKeys[0]", pub]);
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 1_800_000);
         out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
         ssh = new Ssh(out.adminPrivateKey, out.nodes);
@@ -25,6 +40,7 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
 
     afterAll(async () => {
         ssh?.remove();
+        fs.rmSync(keyDir, { recursive: true, force: true });
         await project.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
         await project.pulumi(["stack", "rm", stack, "--yes"]);
         project.remove();
@@ -88,6 +104,47 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         expect(preview.stdout).toMatch(/gluster-volumes\s+update\s+\[diff: ~observed\].*now: gv1 auth\.allow=\*/);
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
         expect((await ssh.run(out.nodes.san1, "gluster volume get gv1 auth.allow | awk 'NR>2 {print $2}'")).trim()).toBe("10.0.100.*");
+    }, 300_000);
+
+    it("knows the NIS user jordi on every node, home on the shared volume", async () => {
+        expect(out.identity.homeBase).toBe("/mnt/gfs-r/home");
+        expect(out.identity.users.jordi.uid).toBe(2001);
+        expect(out.identity.users.jordi.password).toMatch(/^[A-Za-z0-9_-]{20}$/);
+        for (const [name, n] of Object.entries(out.nodes)) {
+            const line = (await ssh.run(n, "getent passwd jordi | cut -d: -f1,3,6; getent shadow jordi | cut -d: -f2 | cut -c1-3")).trim();
+            expect([name, line]).toEqual([name, "jordi:2001:/mnt/gfs-r/home/jordi\n$6$"]);
+        }
+    }, 120_000);
+
+    it("lets jordi log in over SSH through the front door on a compute node, home and all", async () => {
+        const fd = out.sshFrontDoor;
+        const compute = ["cluster2", "cluster3", "cluster4", "cluster5"];
+        const jordi = new Ssh(
+            fs.readFileSync(path.join(keyDir, "id"), "utf8"),
+            {},
+            compute.map((c) => `[${fd.host}]:${fd.port} ${out.nodes[c].hostKey}`),
+        );
+        try {
+            const seen = new Set<string>();
+            for (let i = 0; i < 4; i++) {
+                const [who, host, home] = (await jordi.runAt(fd.host, fd.port, "id -un; hostname; pwd; echo hi > ~/from-$(hostname)", 30_000, "jordi")).trim().split("\n");
+                expect([who, home]).toEqual(["jordi", "/mnt/gfs-r/home/jordi"]);
+                seen.add(host);
+            }
+            expect([...seen].sort()).toEqual(compute);
+            // Written on four nodes, seen in one shared home.
+            expect((await ssh.run(out.nodes.nas, "ls /mnt/gfs-r/home/jordi | grep -c '^from-'")).trim()).toBe("4");
+        } finally {
+            jordi.remove();
+        }
+    }, 120_000);
+
+    it("removes a user dropped from the config from every node", async () => {
+        await project.ok(["config", "rm", "--path", "--stack", stack, "identity.users[0]"]);
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        for (const [name, n] of Object.entries(out.nodes)) {
+            expect([name, (await ssh.run(n, "getent passwd jordi || echo gone")).trim()]).toEqual([name, "gone"]);
+        }
     }, 300_000);
 
     it("reports no changes on a second up", async () => {
