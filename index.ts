@@ -3,6 +3,7 @@ import { loadClusterConfig, NAMESPACE } from "./components/config";
 import { FrontDoor } from "./components/frontdoor";
 import { MachineLayer } from "./components/machines";
 import { GlusterVolumes } from "./components/storage/gluster";
+import { NfsExport } from "./components/storage/nfs";
 import { NisDomain } from "./components/identity/nis";
 import { SshKeyPair } from "./components/provider";
 
@@ -27,6 +28,8 @@ const frontDoor = new FrontDoor("front-door", { cfg, machines: layer.machines })
 // Peers and clients find the SAN nodes by name: after dnsmasq and resolv.conf.
 const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
 // Homes live on the shared home base: the master makes them once it is mounted.
+// The nas serves /home as /nfs; NIS (rpcbind) comes up alongside on the same node.
+const nfs = new NfsExport("nfs", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
 const nis = new NisDomain("nis", { cfg, machines: layer.machines, dependsOn: [gluster] });
 
 export const adminPublicKey = adminKey.publicKey;
@@ -61,3 +64,5 @@ export const identity = {
         cfg.identity.users.map((u) => [u.name, { uid: u.uid, home: `${cfg.identity.homeBase}/${u.name}`, password: pulumi.secret(nis.passwords[u.name]) }]),
     ),
 };
+/** The NFS export and, per node, whether it is mounted or why not (no kernel NFS client here). */
+export const nfsExport = { export: nfs.export, clients: nfs.clients };

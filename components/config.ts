@@ -114,7 +114,7 @@ export interface ClusterConfig {
     nodes: NodeSpec[];
     roles: Roles;
     frontDoor: FrontDoorSpec;
-    storage: { volumes: VolumeSpec[] };
+    storage: { volumes: VolumeSpec[]; nfsRootSquash: boolean };
     identity: { nisDomain: string; homeBase: string; users: UserSpec[] };
     /** nspawn backend: base image cache; the provider's default when unset. */
     imageCacheDir?: string;
@@ -217,6 +217,8 @@ const volumeSchema = z
 
 const storageSchema = z
     .object({
+        /** The nas' NFS export of /home as /nfs: root squashed unless this says false. */
+        nfsRootSquash: z.boolean().default(true),
         volumes: z.array(volumeSchema).default([
             { name: "gv0", type: "replicate", disk: 0, mount: "/mnt/gfs-r", options: {} },
             { name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d", options: {} },
@@ -473,6 +475,11 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             else seenUser.set(`${what}:${key}`, u.name);
         }
     });
+    // nfs-ganesha cannot export a directory on overlayfs: on nspawn the nas needs its data disk.
+    const nasNode = cfg.nodes.find((n) => n.name === cfg.roles.nas);
+    if (cfg.backend === "nspawn" && nasNode && nasNode.disks.length === 0) {
+        bad(["nodes", cfg.nodes.indexOf(nasNode), "disks"], "needs one disk on the nas: the NFS export lives on it (nfs-ganesha cannot export overlayfs)");
+    }
     const replicated = cfg.storage.volumes.find((v) => v.type === "replicate");
     const homeBase = cfg.identity.homeBase ?? (cfg.backend === "nspawn" ? (replicated ? `${replicated.mount}/home` : undefined) : "/nfs");
     if (homeBase === undefined) {

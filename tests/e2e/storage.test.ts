@@ -19,6 +19,7 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         glusterVolumes: Record<string, string>;
         sshFrontDoor: { host: string; port: number };
         identity: { homeBase: string; users: Record<string, { uid: number; home: string; password: string }> };
+        nfsExport: { export: string; clients: Record<string, string> };
     };
     // A key of the cluster user jordi's own, made here; its public half goes in the stack config.
     const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "thesis-cluster-jordi-"));
@@ -137,6 +138,29 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         } finally {
             jordi.remove();
         }
+    }, 120_000);
+
+    it("serves the nas' /home as /nfs, written and read back from a compute node with the userspace client", async () => {
+        expect(out.nfsExport.export).toBe("10.0.100.100:/nfs");
+        // This kernel has no NFS client: every node says so instead of pretending a mount.
+        for (const [node, how] of Object.entries(out.nfsExport.clients)) {
+            expect([node, how]).toEqual([node, expect.stringMatching(/^no NFS client in this kernel: \/nfs is not mounted/)]);
+        }
+        const stamp = `nfs-e2e-${Date.now()}`;
+        const got = await ssh.run(
+            out.nodes.cluster4,
+            [
+                `echo ${stamp} > /tmp/${stamp}`,
+                `nfs-cp /tmp/${stamp} 'nfs://10.0.100.100/nfs/${stamp}?version=4' >/dev/null`,
+                `nfs-cat 'nfs://10.0.100.100/nfs/${stamp}?version=4'`,
+                `nfs-ls 'nfs://10.0.100.100/nfs?version=4' | grep -c ${stamp}`,
+            ].join(" && "),
+        );
+        expect(got.trim().split("\n")).toEqual([stamp, "1"]);
+        // On the server the file is on the data disk under /home, squashed (root_squash) to nobody.
+        const onServer = (await ssh.run(out.nodes.nas, `cat /home/${stamp}; stat -c %u /home/${stamp}; findmnt -n -o FSTYPE /home`)).trim();
+        expect(onServer.split("\n")).toEqual([stamp, expect.stringMatching(/^(65534|4294967294)$/), "xfs"]);
+        figures.nfs = "written and read back from cluster4 over NFSv4 (userspace client)";
     }, 120_000);
 
     it("removes a user dropped from the config from every node", async () => {

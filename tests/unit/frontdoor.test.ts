@@ -5,6 +5,7 @@ import { parseClusterConfig } from "../../components/config";
 import { applyScript, checkScript } from "../../components/converge";
 import { clusterHosts, dnsmasqConf, haproxyCfg, hostsFile, interfaceOn, keepalivedConf, nftablesConf, resolvConf } from "../../components/frontdoor/configs";
 import { macOf } from "../../components/machines";
+import { ganeshaConf } from "../../components/storage/nfs";
 import { stackConfig } from "./stackfiles";
 
 const GOLDEN = path.join(__dirname, "..", "golden");
@@ -22,6 +23,7 @@ function renderings(stack: string): Record<string, string> {
     }
     out[`${stack}/cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
     out[`${stack}/cluster2/hosts`] = hostsFile(cfg, "cluster2");
+    out[`${stack}/nas/ganesha.conf`] = ganeshaConf(cfg);
     return out;
 }
 

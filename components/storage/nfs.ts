@@ -1,0 +1,98 @@
+/**
+ * The NFS export of thesis section 4.2: the nas exports /home as /nfs to the
+ * internal network with nfs-ganesha, from its data disk. Every node mounts it
+ * at /nfs where its kernel has an NFS client; where it has none (containers on
+ * a kernel without NFS, as this project's local stack) the node says so, and
+ * the export is used with the userspace client (nfs-ls, nfs-cp, nfs-cat).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig } from "../config";
+import { ManagedService } from "../converge";
+import { ServiceArgs } from "../machines";
+import { Command } from "../remote";
+import { render } from "../render";
+import { diskDevice } from "./gluster";
+
+export const EXPORT_PATH = "/home";
+export const PSEUDO = "/nfs";
+
+export function ganeshaConf(cfg: ClusterConfig): string {
+    return render("nfs/ganesha.conf.mustache", {
+        name: cfg.roles.nas,
+        path: EXPORT_PATH,
+        pseudo: PSEUDO,
+        squash: cfg.storage.nfsRootSquash ? "Root_Squash" : "No_Root_Squash",
+        clients: cfg.networks.internal.cidr,
+    });
+}
+
+/** A node's client step: a kernel mount when the kernel can, else a plain report. */
+export function clientScript(server: string): string {
+    const line = `${server}:${PSEUDO} ${PSEUDO} nfs4 defaults,_netdev 0 0`;
+    return [
+        "set -euo pipefail",
+        "if grep -qw nfs4 /proc/filesystems || modprobe -q nfs4 2>/dev/null; then",
+        `  mkdir -p ${PSEUDO}`,
+        `  grep -qxF '${line}' /etc/fstab || { awk '$2 != "${PSEUDO}"' /etc/fstab >/etc/fstab.thesis-new; echo '${line}' >>/etc/fstab.thesis-new; mv /etc/fstab.thesis-new /etc/fstab; systemctl daemon-reload; }`,
+        `  mountpoint -q ${PSEUDO} || mount ${PSEUDO}`,
+        `  echo "kernel mount of ${server}:${PSEUDO} at ${PSEUDO}"`,
+        "else",
+        `  echo "no NFS client in this kernel: ${PSEUDO} is not mounted; use the userspace client, e.g. nfs-ls 'nfs://${server}${PSEUDO}?version=4'"`,
+        "fi",
+    ].join("\n") + "\n";
+}
+
+export class NfsExport extends pulumi.ComponentResource {
+    public readonly server: ManagedService;
+    /** Node → how it reaches the export (kernel mount, or why not). */
+    public readonly clients: Record<string, pulumi.Output<string>> = {};
+    /** server:/nfs */
+    public readonly export: string;
+
+    constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:NfsExport", name, {}, opts);
+        const { cfg, machines } = args;
+        const nas = cfg.nodes.find((n) => n.name === cfg.roles.nas)!;
+        const server = nas.addresses.internal;
+        const dev = diskDevice(0);
+        const hasDisk = nas.disks.length > 0;
+        this.server = new ManagedService(
+            `nfs-server-${nas.name}`,
+            {
+                machine: machines[nas.name],
+                before: hasDisk
+                    ? `fs=$(blkid -p -s TYPE -o value ${dev} || true); if [ -z "$fs" ]; then mkfs.xfs -q ${dev}; echo "formatted ${dev}"; elif [ "$fs" != xfs ]; then echo "${dev} holds $fs, not xfs: not touching it" >&2; exit 1; fi`
+                    : undefined,
+                files: [
+                    ...(hasDisk ? [{ path: "/etc/systemd/system/home.mount", content: render("nfs/home.mount.mustache", { device: dev, dir: EXPORT_PATH }) }] : []),
+                    { path: "/etc/ganesha/ganesha.conf", content: ganeshaConf(cfg) },
+                ],
+                after: hasDisk ? `systemctl daemon-reload\nsystemctl enable --quiet home.mount\nmountpoint -q ${EXPORT_PATH} || { systemctl start home.mount; echo "mounted ${EXPORT_PATH}"; }\nchmod 755 ${EXPORT_PATH}` : undefined,
+                unit: "nfs-ganesha",
+                onChange: "restart",
+                probes: [
+                    ...(hasDisk ? [{ script: `echo "${EXPORT_PATH} $(findmnt -n -o FSTYPE,SOURCE ${EXPORT_PATH} | tr -s ' ')"`, expect: `${EXPORT_PATH} xfs ${dev}` }] : []),
+                    { script: `for _ in $(seq 50); do ss -ltnH 'sport = :2049' | grep -q . && break; sleep 0.1; done; echo "nfs port 2049 $(ss -ltnH 'sport = :2049' | grep -q . && echo listening || echo closed)"`, expect: "nfs port 2049 listening" },
+                ],
+            },
+            { parent: this, dependsOn: args.dependsOn },
+        );
+        const script = clientScript(server);
+        for (const node of cfg.nodes) {
+            const c = new Command(
+                `nfs-client-${node.name}`,
+                {
+                    connection: machines[node.name].connection,
+                    create: script,
+                    // The reference is what the node reported: mounted, or no client in its kernel.
+                    check: `if mountpoint -q ${PSEUDO}; then echo "${PSEUDO} mounted"; elif grep -qw nfs4 /proc/filesystems; then echo "${PSEUDO} not mounted"; else echo "no kernel NFS client"; fi`,
+                    delete: `umount -l ${PSEUDO} 2>/dev/null; awk '$2 != "${PSEUDO}"' /etc/fstab >/etc/fstab.thesis-new && mv /etc/fstab.thesis-new /etc/fstab`,
+                },
+                { parent: this, dependsOn: [machines[node.name].ready, this.server] },
+            );
+            this.clients[node.name] = c.stdout.apply((s) => (s ?? "").trim());
+        }
+        this.export = `${server}:${PSEUDO}`;
+        this.registerOutputs({ export: this.export });
+    }
+}
