@@ -5,6 +5,7 @@ import { MachineLayer } from "./components/machines";
 import { GlusterVolumes } from "./components/storage/gluster";
 import { NfsExport } from "./components/storage/nfs";
 import { NisDomain } from "./components/identity/nis";
+import { NicBond } from "./components/network/bond";
 import { SshKeyPair } from "./components/provider";
 
 // Checked before any resource exists: bad config changes nothing.
@@ -28,6 +29,7 @@ const frontDoor = new FrontDoor("front-door", { cfg, machines: layer.machines })
 // Peers and clients find the SAN nodes by name: after dnsmasq and resolv.conf.
 const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
 // Homes live on the shared home base: the master makes them once it is mounted.
+const bond = new NicBond("bond", { cfg, machines: layer.machines });
 // The nas serves /home as /nfs; NIS (rpcbind) comes up alongside on the same node.
 const nfs = new NfsExport("nfs", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
 const nis = new NisDomain("nis", { cfg, machines: layer.machines, dependsOn: [gluster] });
@@ -66,3 +68,5 @@ export const identity = {
 };
 /** The NFS export and, per node, whether it is mounted or why not (no kernel NFS client here). */
 export const nfsExport = { export: nfs.export, clients: nfs.clients };
+/** bond0 per bonded node: its mode and links, or why this host cannot have one. */
+export const bonds = bond.status;

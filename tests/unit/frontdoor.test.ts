@@ -6,6 +6,7 @@ import { applyScript, checkScript } from "../../components/converge";
 import { clusterHosts, dnsmasqConf, haproxyCfg, hostsFile, interfaceOn, keepalivedConf, nftablesConf, resolvConf } from "../../components/frontdoor/configs";
 import { macOf } from "../../components/machines";
 import { ganeshaConf } from "../../components/storage/nfs";
+import { bondFiles } from "../../components/network/bond";
 import { stackConfig } from "./stackfiles";
 
 const GOLDEN = path.join(__dirname, "..", "golden");
@@ -24,6 +25,7 @@ function renderings(stack: string): Record<string, string> {
     out[`${stack}/cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
     out[`${stack}/cluster2/hosts`] = hostsFile(cfg, "cluster2");
     out[`${stack}/nas/ganesha.conf`] = ganeshaConf(cfg);
+    for (const f of bondFiles(cfg, cfg.nodes.find((n) => n.name === "nas")!)) out[`${stack}/nas/${path.basename(f.path)}`] = f.content;
     return out;
 }
 
