@@ -30,7 +30,7 @@ function renderings(stack: string): Record<string, string> {
 }
 
 describe("front door config files", () => {
-    // UPDATE_GOLDEN=1 npx jest tests/unit/frontdoor.test.ts rewrites them; review the diff.
+    // UPDATE_GOLDEN=1 npx jest tests/unit/services.test.ts rewrites them; review the diff.
     it.each(["local", "lab"])("render as the committed golden files for the %s stack", (stack) => {
         for (const [rel, text] of Object.entries(renderings(stack))) {
             const file = path.join(GOLDEN, rel);
@@ -115,5 +115,44 @@ describe("NIS users script", () => {
         expect(s).toContain(Buffer.from("ssh-ed25519 AAAA jordi@laptop\n").toString("base64"));
         expect(s).toMatch(/if \[ \$changed = 1 \] \|\| \[ ! -f \/var\/yp\/cluster\/passwd.byname \]; then make -s -C \/var\/yp/);
         expect(s).toContain('case " jordi " in');
+    });
+});
+
+describe("Gluster scripts", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const g = require("../../components/storage/gluster") as typeof import("../../components/storage/gluster");
+    const cfg = parseClusterConfig(stackConfig("local"));
+
+    it("create gv0 as replica 3 over brick1 and gv1 distributed over brick2, limited to the cluster", () => {
+        const s = g.volumesScript(cfg);
+        expect(s).toContain("g volume create gv0 replica 3 san1:/export/brick1/data san2:/export/brick1/data san3:/export/brick1/data");
+        expect(s).toContain("g volume create gv1 san1:/export/brick2/data san2:/export/brick2/data san3:/export/brick2/data");
+        expect(s).toContain("g volume set gv0 auth.allow '10.0.100.*'");
+        expect(g.volumesCheck(cfg).expect).toContain("gv0 Replicate Started san1:/export/brick1/data,san2:/export/brick1/data,san3:/export/brick1/data");
+        expect(g.volumesCheck(cfg).expect).toContain("gv1 Distribute Started");
+    });
+
+    it("expand a distributed volume with the bricks of a new SAN node, never re-creating it", () => {
+        const more = parseClusterConfig({
+            ...stackConfig("local"),
+            nodes: [...(stackConfig("local").nodes as object[]), { name: "san4", addresses: { internal: "10.0.100.9" }, disks: [{ sizeMb: 1024 }, { sizeMb: 1024 }] }],
+            roles: { ...(stackConfig("local").roles as object), san: ["san1", "san2", "san3", "san4"] },
+            storage: { volumes: [{ name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d" }] },
+            identity: { homeBase: "/srv/home" },
+        });
+        const s = g.volumesScript(more);
+        // Existing volume: only the missing bricks are added, then the layout is fixed.
+        expect(s).toMatch(/if ! g volume info gv1 >\/dev\/null 2>&1; then\n  g volume create gv1 /);
+        expect(s).toContain("for b in san1:/export/brick2/data san2:/export/brick2/data san3:/export/brick2/data san4:/export/brick2/data; do");
+        expect(s).toContain('g volume add-brick gv1 "${missing[@]}"');
+        expect(s).toContain("g volume rebalance gv1 fix-layout start");
+        expect(s).toContain("g peer probe san4");
+    });
+
+    it("format a brick disk only when it holds no filesystem, and mount volumes from fstab", () => {
+        expect(g.mountUnit("/export/brick1")).toBe("export-brick1.mount");
+        expect(g.mountUnit("/mnt/gfs-r")).toBe("mnt-gfs\\x2dr.mount");
+        expect(g.fstabLine(cfg, cfg.storage.volumes[0])).toBe("san1:/gv0 /mnt/gfs-r glusterfs defaults,_netdev,backup-volfile-servers=san2:san3 0 0");
+        expect(g.allowPattern(cfg)).toBe("10.0.100.*");
     });
 });
