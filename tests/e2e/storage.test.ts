@@ -148,18 +148,24 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
             expect([node, how]).toEqual([node, expect.stringMatching(/^no NFS client in this kernel: \/nfs is not mounted/)]);
         }
         const stamp = `nfs-e2e-${Date.now()}`;
+        const url = (p: string) => `'nfs://10.0.100.100/nfs/${p}?version=4'`;
+        // root is squashed: it cannot write at the top of the export...
+        const denied = await ssh.run(out.nodes.cluster4, `echo x > /tmp/${stamp}; nfs-cp /tmp/${stamp} ${url(stamp)} 2>&1 || true`);
+        expect(denied).toContain("NFS4ERR_ACCESS");
+        // ...only where anyone may (a shared directory made on the server).
+        await ssh.run(out.nodes.nas, "install -d -m 1777 /home/shared");
         const got = await ssh.run(
             out.nodes.cluster4,
             [
                 `echo ${stamp} > /tmp/${stamp}`,
-                `nfs-cp /tmp/${stamp} 'nfs://10.0.100.100/nfs/${stamp}?version=4' >/dev/null`,
-                `nfs-cat 'nfs://10.0.100.100/nfs/${stamp}?version=4'`,
-                `nfs-ls 'nfs://10.0.100.100/nfs?version=4' | grep -c ${stamp}`,
+                `nfs-cp /tmp/${stamp} ${url(`shared/${stamp}`)} >/dev/null`,
+                `nfs-cat ${url(`shared/${stamp}`)}`,
+                `nfs-ls ${url("shared")} | grep -c ${stamp}`,
             ].join(" && "),
         );
         expect(got.trim().split("\n")).toEqual([stamp, "1"]);
         // On the server the file is on the data disk under /home, squashed (root_squash) to nobody.
-        const onServer = (await ssh.run(out.nodes.nas, `cat /home/${stamp}; stat -c %u /home/${stamp}; findmnt -n -o FSTYPE /home`)).trim();
+        const onServer = (await ssh.run(out.nodes.nas, `cat /home/shared/${stamp}; stat -c %u /home/shared/${stamp}; findmnt -n -o FSTYPE /home`)).trim();
         expect(onServer.split("\n")).toEqual([stamp, expect.stringMatching(/^(65534|4294967294)$/), "xfs"]);
         figures.nfs = "written and read back from cluster4 over NFSv4 (userspace client)";
     }, 120_000);
