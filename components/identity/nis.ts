@@ -123,7 +123,13 @@ export class NisDomain extends pulumi.ComponentResource {
                             { path: "/etc/yp.conf", content: `# Managed by thesis-cluster (Pulumi).\ndomain ${domain} server ${nas.addresses.internal}\n` },
                             { path: "/etc/nsswitch.conf", content: render("nis/nsswitch.conf.mustache", { domain }) },
                         ],
-                        after: `domainname ${q(domain)}\nsystemctl enable --quiet --now rpcbind.socket rpcbind.service`,
+                        // ypbind gives up when no server answers as it starts: wait for the master's ypserv.
+                        after: [
+                            `domainname ${q(domain)}`,
+                            "systemctl enable --quiet --now rpcbind.socket rpcbind.service",
+                            `for _ in $(seq 100); do rpcinfo -u ${nas.addresses.internal} ypserv >/dev/null 2>&1 && break; sleep 0.2; done`,
+                            "systemctl is-failed --quiet ypbind && systemctl reset-failed ypbind || true",
+                        ].join("\n"),
                         unit: "ypbind",
                         onChange: "restart",
                         keepOnDelete: ["/etc/nsswitch.conf"],
