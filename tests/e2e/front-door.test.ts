@@ -122,6 +122,42 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         expect(seen).toEqual(["192.168.1.101"]);
     });
 
+    it("moves both VIPs to master2 when cluster1 dies, and back to one holder when it returns", async () => {
+        const { internal, external } = out.vips;
+        const holds = (m: string, ...vips: string[]) => {
+            const a = addressesOf(names.stateDir, m);
+            return vips.every((v) => a.includes(v));
+        };
+        await until(() => holds("cluster1", internal, external), 10_000);
+        expect(await sshGreets(external, out.sshFrontDoor.port)).toBe(true);
+
+        // Hard failure: the machine's init and its systemd-nspawn killed, no
+        // halt; its NICs vanish with it, as a VM's when the power goes.
+        const pid = nspawnPid(names.stateDir, "cluster1")!;
+        const vipMoved = until(() => holds("master2", internal, external), 20_000, 10);
+        const { down, back } = await outage(external, out.sshFrontDoor.port, () => {
+            for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
+        });
+        const tVip = await vipMoved; // timed from just before the kill
+        expect(nspawnPid(names.stateDir, "cluster1")).toBeUndefined();
+        figures.vipTakeover = `${tVip.toFixed(2)} s`;
+        figures.frontDoorBack = `${back.toFixed(2)} s (first failed probe at ${down.toFixed(2)} s)`;
+        console.log(`cluster1 killed: both VIPs on master2 after ${tVip.toFixed(2)} s; SSH front door down at ${down.toFixed(2)} s, answering again after ${back.toFixed(2)} s`);
+        const rows = await statsCsv(out.stats.url, out.stats.password);
+        expect(rows["serverfarm/BACKEND"].status).toBe("UP");
+        expect(compute).toContain(await frontDoorHost());
+
+        // cluster1 back: it takes the VIPs again (priority 101), one holder each.
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 900_000);
+        await until(() => holds("cluster1", internal, external), 20_000);
+        await sleep(3000);
+        for (const vip of [internal, external]) {
+            const holders = ["cluster1", "master2"].filter((m) => holds(m, vip));
+            expect([vip, holders]).toEqual([vip, ["cluster1"]]);
+        }
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 900_000);
+
     it("marks a compute node whose sshd stopped DOWN and sends new sessions elsewhere", async () => {
         // sshd comes back by itself in 20 s: a timer set before it stops.
         await ssh.run(out.nodes.cluster3, "systemd-run --quiet --on-active=20 --timer-property=AccuracySec=100ms systemctl start ssh.service && systemctl stop ssh.service");
@@ -151,39 +187,4 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"]);
     }, 300_000);
 
-    it("moves both VIPs to master2 when cluster1 dies, and back to one holder when it returns", async () => {
-        const { internal, external } = out.vips;
-        const holds = (m: string, ...vips: string[]) => {
-            const a = addressesOf(names.stateDir, m);
-            return vips.every((v) => a.includes(v));
-        };
-        await until(() => holds("cluster1", internal, external), 10_000);
-        expect(await sshGreets(external, out.sshFrontDoor.port)).toBe(true);
-
-        // Hard failure: the machine's init and its systemd-nspawn killed, no
-        // halt; its NICs vanish with it, as a VM's when the power goes.
-        const pid = nspawnPid(names.stateDir, "cluster1")!;
-        const vipMoved = until(() => holds("master2", internal, external), 20_000, 10);
-        const { down, back } = await outage(external, out.sshFrontDoor.port, () => {
-            for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
-        });
-        const tVip = await vipMoved; // timed from just before the kill
-        expect(nspawnPid(names.stateDir, "cluster1")).toBeUndefined();
-        figures.vipTakeover = `${tVip.toFixed(2)} s`;
-        figures.frontDoorBack = `${back.toFixed(2)} s (first failed probe at ${down.toFixed(2)} s)`;
-        console.log(`cluster1 killed: both VIPs on master2 after ${tVip.toFixed(2)} s; SSH front door down at ${down.toFixed(2)} s, answering again after ${back.toFixed(2)} s`);
-        const rows = await statsCsv(out.stats.url, out.stats.password);
-        expect(rows["serverfarm/BACKEND"].status).toBe("UP");
-        expect(compute).toContain(await frontDoorHost());
-
-        // cluster1 back: it takes the VIPs again (priority 101), one holder each.
-        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
-        await until(() => holds("cluster1", internal, external), 20_000);
-        await sleep(3000);
-        for (const vip of [internal, external]) {
-            const holders = ["cluster1", "master2"].filter((m) => holds(m, vip));
-            expect([vip, holders]).toEqual([vip, ["cluster1"]]);
-        }
-        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
-    }, 300_000);
 });
