@@ -10,6 +10,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Machine } from "./machines";
 import { Command } from "./remote";
+import { q } from "./shell";
 
 export interface ManagedFile {
     path: string;
@@ -55,7 +56,6 @@ export interface ManagedServiceArgs {
 }
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const normMode = (m: string | undefined) => (m ?? "644").replace(/^0+(?=\d{3})/, "");
 
 /** The bash that installs the files and brings the unit up; idempotent, says what it changed. */

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NetworkName, NodeSpec, NETWORKS, Roles, roleOf } from "./config";
 import * as nspawn from "./nspawn";
 import { Command, Connection, Hop } from "./remote";
+import { diskDevice } from "./shell";
 
 /** Where the project's files are (templates, package list, build script). */
 export const FILES_DIR = path.join(__dirname, "..", "files");
@@ -276,7 +277,7 @@ export class MachineLayer extends pulumi.ComponentResource {
                 endpoint = { ...endpoint, proxy: { host: jump.ssh!.host, port: jump.ssh!.port, user: jump.ssh!.user } };
             }
             // Extra disks are expected where a VM would show them.
-            const devices = node.disks.map((_, i) => `/dev/sd${String.fromCharCode(98 + i)}`);
+            const devices = node.disks.map((_, i) => diskDevice(i));
             this.add(cfg, node, { connection, endpoint, hostKey: ssh.hostKey, devices });
         }
     }

@@ -12,8 +12,7 @@ import { ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
 import { render } from "../render";
-
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+import { q } from "../shell";
 
 /** Where a user's home is. */
 export const homeOf = (cfg: ClusterConfig, u: UserSpec) => `${cfg.identity.homeBase}/${u.name}`;

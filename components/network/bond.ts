@@ -9,6 +9,7 @@ import { ClusterConfig, NodeSpec } from "../config";
 import { nicPlan, ServiceArgs } from "../machines";
 import { Command } from "../remote";
 import { render } from "../render";
+import { q } from "../shell";
 
 const DIR = "/etc/systemd/network";
 
@@ -30,8 +31,6 @@ export function bondFiles(cfg: ClusterConfig, node: NodeSpec): { path: string; c
         { path: `${DIR}/05-bond-slaves.network`, content: render("bond/bond-slaves.network.mustache", view) },
     ];
 }
-
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function bondScript(cfg: ClusterConfig, node: NodeSpec): string {
     const files = bondFiles(cfg, node);

@@ -9,10 +9,10 @@ import { ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
 import { Command } from "../remote";
 import { render } from "../render";
+import { diskDevice, formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
 
 export const brickDir = (disk: number) => `/export/brick${disk + 1}`;
 export const brickPath = (disk: number) => `${brickDir(disk)}/data`;
-export const diskDevice = (disk: number) => `/dev/sd${String.fromCharCode(98 + disk)}`;
 
 /** systemd's unit name for a mount point (systemd-escape --path). */
 export function mountUnit(path: string): string {
@@ -55,7 +55,6 @@ export function glusterType(cfg: ClusterConfig, v: VolumeSpec): string {
     return cfg.roles.san.length === r ? "Replicate" : "Distributed-Replicate";
 }
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Creates, expands, configures and starts the volumes; run on the first SAN node. */
 export function volumesScript(cfg: ClusterConfig): string {
@@ -125,7 +124,7 @@ export function mountsScript(cfg: ClusterConfig): { apply: string; check: string
         const m = q(v.mount);
         apply.push(
             `mkdir -p ${m}`,
-            `if ! grep -qxF ${q(line)} /etc/fstab; then awk -v m=${m} '$2 != m' /etc/fstab >/etc/fstab.thesis-new; echo ${q(line)} >>/etc/fstab.thesis-new; mv /etc/fstab.thesis-new /etc/fstab; echo "fstab: ${v.mount}"; systemctl daemon-reload; fi`,
+            fstabSet(v.mount, line, `echo "fstab: ${v.mount}"`),
             // A mount left stale by a SAN outage is mounted afresh.
             `if mountpoint -q ${m} && ! timeout 5 stat -t ${m} >/dev/null 2>&1; then umount -l ${m}; echo "stale ${v.mount}"; fi`,
             `mountpoint -q ${m} || { mount ${m} && echo "mounted ${v.mount}"; }`,
@@ -158,14 +157,7 @@ export class GlusterVolumes extends pulumi.ComponentResource {
                 path: "/etc/systemd/system/glusterd.service.d/thesis-cluster-bricks.conf",
                 content: render("gluster/glusterd-bricks.conf.mustache", { dirs: disks.map(brickDir) }),
             });
-            // Format a disk only when it holds no filesystem at all: a re-run,
-            // or a disk with data, is never formatted again.
-            const format = disks
-                .map((d) => {
-                    const dev = diskDevice(d);
-                    return `fs=$(blkid -p -s TYPE -o value ${dev} || true); if [ -z "$fs" ]; then mkfs.xfs -q -i size=512 ${dev}; echo "formatted ${dev}"; elif [ "$fs" != xfs ]; then echo "${dev} holds $fs, not xfs: not touching it" >&2; exit 1; fi`;
-                })
-                .join("\n");
+            const format = disks.map((d) => formatXfsOnce(diskDevice(d), "-i size=512")).join("\n");
             this.bricks.push(
                 new ManagedService(
                     `gluster-bricks-${san}`,
@@ -205,7 +197,7 @@ export class GlusterVolumes extends pulumi.ComponentResource {
                         create: mounts.apply,
                         check: mounts.check,
                         expect: mounts.expect,
-                        delete: cfg.storage.volumes.map((v) => `umount -l ${q(v.mount)} 2>/dev/null; awk -v m=${q(v.mount)} '$2 != m' /etc/fstab >/etc/fstab.thesis-new && mv /etc/fstab.thesis-new /etc/fstab`).join("\n"),
+                        delete: cfg.storage.volumes.map((v) => fstabRemove(v.mount)).join("\n"),
                         timeoutSeconds: 300,
                     },
                     { parent: this, dependsOn: [machines[node.name].ready, this.volumes] },

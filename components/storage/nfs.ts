@@ -11,7 +11,8 @@ import { ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
 import { Command } from "../remote";
 import { render } from "../render";
-import { diskDevice } from "./gluster";
+import { diskDevice, formatXfsOnce, fstabRemove, fstabSet } from "../shell";
+import { mountUnit } from "./gluster";
 
 export const EXPORT_PATH = "/home";
 export const PSEUDO = "/nfs";
@@ -33,7 +34,7 @@ export function clientScript(server: string): string {
         "set -euo pipefail",
         "if grep -qw nfs4 /proc/filesystems || modprobe -q nfs4 2>/dev/null; then",
         `  mkdir -p ${PSEUDO}`,
-        `  grep -qxF '${line}' /etc/fstab || { awk '$2 != "${PSEUDO}"' /etc/fstab >/etc/fstab.thesis-new; echo '${line}' >>/etc/fstab.thesis-new; mv /etc/fstab.thesis-new /etc/fstab; systemctl daemon-reload; }`,
+        `  ${fstabSet(PSEUDO, line)}`,
         `  mountpoint -q ${PSEUDO} || mount ${PSEUDO}`,
         `  echo "kernel mount of ${server}:${PSEUDO} at ${PSEUDO}"`,
         "else",
@@ -56,18 +57,17 @@ export class NfsExport extends pulumi.ComponentResource {
         const server = nas.addresses.internal;
         const dev = diskDevice(0);
         const hasDisk = nas.disks.length > 0;
+        const unit = mountUnit(EXPORT_PATH);
         this.server = new ManagedService(
             `nfs-server-${nas.name}`,
             {
                 machine: machines[nas.name],
-                before: hasDisk
-                    ? `fs=$(blkid -p -s TYPE -o value ${dev} || true); if [ -z "$fs" ]; then mkfs.xfs -q ${dev}; echo "formatted ${dev}"; elif [ "$fs" != xfs ]; then echo "${dev} holds $fs, not xfs: not touching it" >&2; exit 1; fi`
-                    : undefined,
+                before: hasDisk ? formatXfsOnce(dev) : undefined,
                 files: [
-                    ...(hasDisk ? [{ path: "/etc/systemd/system/home.mount", content: render("nfs/home.mount.mustache", { device: dev, dir: EXPORT_PATH }) }] : []),
+                    ...(hasDisk ? [{ path: `/etc/systemd/system/${unit}`, content: render("nfs/home.mount.mustache", { device: dev, dir: EXPORT_PATH }) }] : []),
                     { path: "/etc/ganesha/ganesha.conf", content: ganeshaConf(cfg) },
                 ],
-                after: hasDisk ? `systemctl daemon-reload\nsystemctl enable --quiet home.mount\nmountpoint -q ${EXPORT_PATH} || { systemctl start home.mount; echo "mounted ${EXPORT_PATH}"; }\nchmod 755 ${EXPORT_PATH}` : undefined,
+                after: hasDisk ? `systemctl daemon-reload\nsystemctl enable --quiet ${unit}\nmountpoint -q ${EXPORT_PATH} || { systemctl start ${unit}; echo "mounted ${EXPORT_PATH}"; }\nchmod 755 ${EXPORT_PATH}` : undefined,
                 unit: "nfs-ganesha",
                 onChange: "restart",
                 probes: [
@@ -86,7 +86,7 @@ export class NfsExport extends pulumi.ComponentResource {
                     create: script,
                     // The reference is what the node reported: mounted, or no client in its kernel.
                     check: `if mountpoint -q ${PSEUDO}; then echo "${PSEUDO} mounted"; elif grep -qw nfs4 /proc/filesystems; then echo "${PSEUDO} not mounted"; else echo "no kernel NFS client"; fi`,
-                    delete: `umount -l ${PSEUDO} 2>/dev/null; awk '$2 != "${PSEUDO}"' /etc/fstab >/etc/fstab.thesis-new && mv /etc/fstab.thesis-new /etc/fstab`,
+                    delete: fstabRemove(PSEUDO),
                 },
                 { parent: this, dependsOn: [machines[node.name].ready, this.server] },
             );
