@@ -79,7 +79,8 @@ export class TempProject {
                 { cwd: this.dir, env: this.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
                 (err, stdout, stderr) => {
                     const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-                    resolve({ code, stdout, stderr });
+                    const killed = err?.killed ? `\n(killed after ${timeoutMs / 1000} s)` : "";
+                    resolve({ code, stdout, stderr: stderr + killed });
                 },
             );
             child.stdin?.end(stdin ?? "");

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -83,16 +84,23 @@ func (h Hop) config() (*ssh.ClientConfig, error) {
 			}
 			return &hostKeyError{fmt.Errorf("host key of %s (%s) is not the pinned one", h.Host, ssh.FingerprintSHA256(key))}
 		},
-		Timeout: 10 * time.Second,
 	}, nil
 }
+
+// Each dial attempt is bounded as a whole, not only its TCP connect: a
+// machine that accepts the connection but never answers (booting, frozen,
+// overloaded) must not hold a preview or an up forever.
+var (
+	dialTimeout = 15 * time.Second
+	jumpTimeout = 5 * time.Second
+)
 
 // Dial opens an SSH client to the connection's machine, retrying until the
 // deadline while the machine (or its jump host) is still coming up.
 func Dial(ctx context.Context, c Connection, wait time.Duration) (*ssh.Client, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		client, err := dialOnce(c)
+		client, err := dialOnce(ctx, c)
 		if err == nil {
 			return client, nil
 		}
@@ -115,13 +123,64 @@ type hostKeyError struct{ err error }
 func (e *hostKeyError) Error() string { return e.err.Error() }
 func (e *hostKeyError) Unwrap() error { return e.err }
 
-func dialOnce(c Connection) (*ssh.Client, error) {
+// bounded runs f, closing conn (which makes f return) when the timeout or ctx
+// ends first.
+func bounded[T any](ctx context.Context, timeout time.Duration, conn io.Closer, what string, f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var zero T
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-timer.C:
+		conn.Close()
+		return zero, fmt.Errorf("%s: no answer within %s", what, timeout)
+	case <-ctx.Done():
+		conn.Close()
+		return zero, ctx.Err()
+	}
+}
+
+// handshake opens an SSH client over conn, within timeout.
+func handshake(ctx context.Context, conn net.Conn, addr string, cfg *ssh.ClientConfig, timeout time.Duration) (*ssh.Client, error) {
+	return bounded(ctx, timeout, conn, "ssh handshake with "+addr, func() (*ssh.Client, error) {
+		cc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return ssh.NewClient(cc, chans, reqs), nil
+	})
+}
+
+// connect dials hop over TCP and shakes hands, all within timeout.
+func connect(ctx context.Context, hop Hop, cfg *ssh.ClientConfig, timeout time.Duration) (*ssh.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", hop.address())
+	if err != nil {
+		return nil, err
+	}
+	return handshake(ctx, conn, hop.address(), cfg, timeout-time.Since(start))
+}
+
+func dialOnce(ctx context.Context, c Connection) (*ssh.Client, error) {
 	target, err := c.config()
 	if err != nil {
 		return nil, &hostKeyError{err}
 	}
 	if c.Proxy == nil {
-		return ssh.Dial("tcp", c.address(), target)
+		return connect(ctx, c.Hop, target, dialTimeout)
 	}
 	var proxy *ssh.Client
 	var errs []error
@@ -130,8 +189,7 @@ func dialOnce(c Connection) (*ssh.Client, error) {
 		if err != nil {
 			return nil, &hostKeyError{err}
 		}
-		jump.Timeout = 3 * time.Second
-		if proxy, err = ssh.Dial("tcp", hop.address(), jump); err == nil {
+		if proxy, err = connect(ctx, hop, jump, jumpTimeout); err == nil {
 			break
 		}
 		var keyErr *hostKeyError
@@ -143,18 +201,19 @@ func dialOnce(c Connection) (*ssh.Client, error) {
 	if proxy == nil {
 		return nil, errors.Join(errs...)
 	}
-	conn, err := proxy.Dial("tcp", c.address())
+	start := time.Now()
+	conn, err := bounded(ctx, dialTimeout, proxy, "through "+proxy.RemoteAddr().String()+" to "+c.address(), func() (net.Conn, error) {
+		return proxy.Dial("tcp", c.address())
+	})
 	if err != nil {
 		proxy.Close()
 		return nil, fmt.Errorf("through %s to %s: %w", proxy.RemoteAddr(), c.address(), err)
 	}
-	cc, chans, reqs, err := ssh.NewClientConn(conn, c.address(), target)
+	client, err := handshake(ctx, conn, c.address(), target, dialTimeout-time.Since(start))
 	if err != nil {
-		conn.Close()
 		proxy.Close()
 		return nil, err
 	}
-	client := ssh.NewClient(cc, chans, reqs)
 	go func() { _ = client.Wait(); proxy.Close() }()
 	return client, nil
 }

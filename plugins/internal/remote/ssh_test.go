@@ -197,6 +197,58 @@ func TestDialThroughJumpHost(t *testing.T) {
 	client2.Close()
 }
 
+// silentServer accepts TCP connections and never says a word, like a machine
+// whose sshd hangs: a dial must give up on it, directly or through a jump host.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestDialGivesUpOnASilentMachine(t *testing.T) {
+	dialTimeout, jumpTimeout = time.Second, 500*time.Millisecond
+	t.Cleanup(func() { dialTimeout, jumpTimeout = 15*time.Second, 5*time.Second })
+	priv, pub, _ := secrets.NewKeyPair("admin")
+	jump := newTestServer(t, pub)
+	silent := silentServer(t)
+	host, _, _ := net.SplitHostPort(silent)
+	hop := Hop{Host: host, Port: mustPort(silent), PrivateKey: priv, HostKeys: []string{jump.hostKey}}
+	jumpHop := hopTo(jump, priv)
+	for name, c := range map[string]Connection{
+		"direct":                  {Hop: hop},
+		"through a jump host":     {Hop: hop, Proxy: &jumpHop},
+		"silent jump, then other": {Hop: hopTo(jump, priv), Proxy: &hop, ProxyFallbacks: []Hop{jumpHop}},
+	} {
+		start := time.Now()
+		client, err := Dial(context.Background(), c, 0)
+		took := time.Since(start)
+		if name == "silent jump, then other" {
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			client.Close()
+		} else if err == nil || !strings.Contains(err.Error(), "no answer within") {
+			t.Fatalf("%s: want a timeout, got %v", name, err)
+		}
+		if took > 3*time.Second {
+			t.Fatalf("%s: took %s", name, took)
+		}
+	}
+}
+
 func mustPort(addr string) int {
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
