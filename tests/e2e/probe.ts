@@ -15,6 +15,10 @@ export function sshGreets(host: string, port: number, timeoutMs = 1000): Promise
         sock.setTimeout(timeoutMs, () => done(false));
         sock.once("error", () => done(false));
         sock.once("data", (d) => done(d.toString().startsWith("SSH-")));
+        // Closed without a word (HAProxy with no server to hand the connection
+        // to): no greeting. Without this the promise never settles, and a
+        // probe loop waits forever with nothing left to wake it.
+        sock.once("close", () => done(false));
     });
 }
 
@@ -23,6 +27,7 @@ export function statsCsv(url: string, password: string): Promise<Record<string, 
     return new Promise((resolve, reject) => {
         const auth = Buffer.from(`admin:${password}`).toString("base64");
         const req = http.get(`${url};csv`, { headers: { Authorization: `Basic ${auth}` }, timeout: 3000 }, (res) => {
+            res.on("error", reject);
             let body = "";
             res.on("data", (c) => (body += c));
             res.on("end", () => {
