@@ -7,6 +7,7 @@
  * and the next `pulumi up` repairs it. See docs/drift.md.
  */
 import * as crypto from "crypto";
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { Machine } from "./machines";
 import { Command } from "./remote";
@@ -53,9 +54,12 @@ export interface ManagedServiceArgs {
     probes?: ProbeInput[];
     /** Files not removed when the service is deleted (shared ones like /etc/resolv.conf). */
     keepOnDelete?: string[];
+    /** Local files copied to the machine before the script runs; a changed file re-runs it. */
+    uploads?: { source: string; path: string }[];
 }
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
+const sha256File = (p: string) => crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
 const normMode = (m: string | undefined) => (m ?? "644").replace(/^0+(?=\d{3})/, "");
 
 /** The bash that installs the files and brings the unit up; idempotent, says what it changed. */
@@ -169,6 +173,8 @@ export class ManagedService extends pulumi.ComponentResource {
                 check: scripts.apply((s) => s.check),
                 expect: scripts.apply((s) => s.expect),
                 delete: deleteScript(args.files, args),
+                uploads: args.uploads,
+                triggers: args.uploads?.map((u) => `${u.path} ${sha256File(u.source)}`),
             },
             { parent: this, dependsOn: [args.machine.ready, ...(args.dependsOn ?? [])] },
         );

@@ -40,6 +40,19 @@ export interface CommandArgs {
     triggers?: pulumi.Input<pulumi.Input<string>[]>;
     /** Bound on each script and on the wait for the machine. Default 600. */
     timeoutSeconds?: pulumi.Input<number>;
+    /**
+     * Files of the machine running Pulumi, copied to the machine before each
+     * create or update (for payloads too large for a script). Put their
+     * content hashes in `triggers`.
+     */
+    uploads?: pulumi.Input<pulumi.Input<Upload>[]>;
+}
+
+export interface Upload {
+    /** Local path. */
+    source: pulumi.Input<string>;
+    /** Path on the machine. */
+    path: pulumi.Input<string>;
 }
 
 /** Scripts run on a machine over SSH (provider `cluster`, Go). */

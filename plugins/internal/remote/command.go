@@ -37,6 +37,17 @@ type CommandArgs struct {
 	Triggers []string `pulumi:"triggers,optional"`
 	// TimeoutSeconds bounds each script and the wait for the machine. Default 600.
 	TimeoutSeconds int `pulumi:"timeoutSeconds,optional"`
+	// Uploads are files of the machine running Pulumi copied to the machine
+	// before each create or update script runs (too large to travel inside a
+	// script). Put their content hashes in Triggers to re-run on a change.
+	Uploads []Upload `pulumi:"uploads,optional"`
+}
+
+// Upload copies a local file to the machine.
+type Upload struct {
+	Source string `pulumi:"source"`
+	// Path on the machine; its directory is created. Written whole or not at all.
+	Path string `pulumi:"path"`
 }
 
 // CommandState is what Pulumi keeps of a Command.
@@ -69,6 +80,11 @@ func (a CommandArgs) apply(ctx context.Context, script string) (CommandState, er
 		return state, fmt.Errorf("connecting to %s: %w", a.Connection.Host, err)
 	}
 	defer client.Close()
+	for _, u := range a.Uploads {
+		if err := upload(ctx, client, u.Source, u.Path); err != nil {
+			return state, fmt.Errorf("on %s: %w", a.Connection.Host, err)
+		}
+	}
 	res, err := Run(ctx, client, script)
 	state.Stdout, state.Stderr = res.Stdout, res.Stderr
 	if err != nil {
@@ -153,7 +169,7 @@ func (Command) Diff(
 		"create": {olds.Create, news.Create}, "update": {olds.Update, news.Update},
 		"delete": {olds.Delete, news.Delete}, "check": {olds.Check, news.Check}, "expect": {olds.Expect, news.Expect},
 		"triggers": {olds.Triggers, news.Triggers}, "connection": {olds.Connection, news.Connection},
-		"timeoutSeconds": {olds.TimeoutSeconds, news.TimeoutSeconds},
+		"timeoutSeconds": {olds.TimeoutSeconds, news.TimeoutSeconds}, "uploads": {olds.Uploads, news.Uploads},
 	}
 	for key, pair := range fields {
 		if !inputs.Same(pair[0], pair[1]) {

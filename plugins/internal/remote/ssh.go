@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -245,6 +246,38 @@ func Run(ctx context.Context, client *ssh.Client, script string) (Result, error)
 		return res, fmt.Errorf("%w: %s", err, lastLines(res.Stderr, 20))
 	}
 	return res, nil
+}
+
+// upload copies the local file source to path on the client's machine,
+// through a temporary file renamed into place.
+func upload(ctx context.Context, client *ssh.Client, source, path string) error {
+	f, err := os.Open(source)
+	if err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	defer f.Close()
+	session, err := client.NewSession()
+	if err != nil {
+		return err
+	}
+	defer session.Close()
+	var stderr bytes.Buffer
+	session.Stdin, session.Stderr = f, &stderr
+	q := shellQuote(path)
+	done := make(chan error, 1)
+	go func() {
+		done <- session.Run(fmt.Sprintf("mkdir -p \"$(dirname %s)\" && cat >%s.upload && mv -f %s.upload %s", q, q, q, q))
+	}()
+	select {
+	case <-ctx.Done():
+		_ = session.Signal(ssh.SIGKILL)
+		return ctx.Err()
+	case err = <-done:
+	}
+	if err != nil {
+		return fmt.Errorf("upload of %s to %s: %w: %s", source, path, err, lastLines(stderr.String(), 5))
+	}
+	return nil
 }
 
 func shellQuote(s string) string {

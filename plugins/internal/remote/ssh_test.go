@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -116,7 +117,7 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		s.execs = append(s.execs, payload.Command)
 		_ = req.Reply(true, nil)
 		cmd := exec.Command("/bin/sh", "-c", payload.Command)
-		cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = ch, ch, ch.Stderr()
 		status := uint32(0)
 		if err := cmd.Run(); err != nil {
 			status = 1
@@ -301,6 +302,30 @@ func TestCommandCheckFindsDrift(t *testing.T) {
 	created.Output = updated.Output
 	if diff() {
 		t.Fatal("no drift once the machine is as expected")
+	}
+}
+
+func TestCommandUploadsFilesBeforeItsScript(t *testing.T) {
+	priv, pub, _ := secrets.NewKeyPair("admin")
+	srv := newTestServer(t, pub)
+	dir := t.TempDir()
+	src := dir + "/local.tar"
+	payload := bytes.Repeat([]byte("tarball\x00"), 64*1024) // 512 KiB: more than a script may carry
+	if err := os.WriteFile(src, payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := CommandArgs{
+		Connection: Connection{Hop: hopTo(srv, priv)},
+		Uploads:    []Upload{{Source: src, Path: dir + "/remote/in/here.tar"}},
+		Create:     "cmp " + dir + "/local.tar " + dir + "/remote/in/here.tar && echo same",
+	}
+	created, err := Command{}.Create(context.Background(), infer.CreateRequest[CommandArgs]{Name: "u", Inputs: args})
+	if err != nil || strings.TrimSpace(created.Output.Stdout) != "same" {
+		t.Fatalf("create: %q %v", created.Output.Stdout, err)
+	}
+	args.Uploads[0].Source = dir + "/missing.tar"
+	if _, err := (Command{}).Create(context.Background(), infer.CreateRequest[CommandArgs]{Name: "u", Inputs: args}); err == nil || !strings.Contains(err.Error(), "missing.tar") {
+		t.Fatalf("a missing source must fail naming it, got %v", err)
 	}
 }
 
