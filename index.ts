@@ -5,6 +5,8 @@ import { MachineLayer } from "./components/machines";
 import { GlusterVolumes } from "./components/storage/gluster";
 import { NfsExport } from "./components/storage/nfs";
 import { NisDomain } from "./components/identity/nis";
+import { CondorPool } from "./components/jobs/condor";
+import { Mosix } from "./components/jobs/mosix";
 import { NicBond } from "./components/network/bond";
 import { SshKeyPair } from "./components/provider";
 
@@ -33,6 +35,10 @@ const bond = new NicBond("bond", { cfg, machines: layer.machines });
 // The nas serves /home as /nfs; NIS (rpcbind) comes up alongside on the same node.
 const nfs = new NfsExport("nfs", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
 const nis = new NisDomain("nis", { cfg, machines: layer.machines, dependsOn: [gluster] });
+// Jobs run as NIS users in their shared homes; managers are found by name.
+const condor = new CondorPool("condor", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns, nis] });
+// Off unless the user supplies a MOSIX tarball.
+const mosix = new Mosix("mosix", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
 
 export const adminPublicKey = adminKey.publicKey;
 /** For other stacks and tools that log in to the machines; a Pulumi secret. */
@@ -68,5 +74,9 @@ export const identity = {
 };
 /** The NFS export and, per node, whether it is mounted or why not (no kernel NFS client here). */
 export const nfsExport = { export: nfs.export, clients: nfs.clients };
+/** The HTCondor pool: its name, central managers, submit hosts and slots per execute node. */
+export const condorPool = condor.summary;
+/** MOSIX: its nodes, or that it is off and why. */
+export const mosixStatus = mosix.status;
 /** bond0 per bonded node: its mode and links, or why this host cannot have one. */
 export const bonds = bond.status;

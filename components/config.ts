@@ -5,6 +5,7 @@
  *
  * Every key is documented in docs/config.md with its default.
  */
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
@@ -116,6 +117,9 @@ export interface ClusterConfig {
     frontDoor: FrontDoorSpec;
     storage: { volumes: VolumeSpec[]; nfsRootSquash: boolean };
     identity: { nisDomain: string; homeBase: string; users: UserSpec[] };
+    condor: CondorSpec;
+    mosix: MosixSpec;
+    virtualbox: { baseImage?: string; baseFolder?: string };
     /** nspawn backend: base image cache; the provider's default when unset. */
     imageCacheDir?: string;
 }
@@ -158,13 +162,12 @@ function show(v: unknown): string {
 
 const port = z.number().int().min(1).max(65535);
 
+const domainName = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/, "must be a DNS domain of lower-case labels");
+
 const frontDoorSchema = z
     .object({
         /** DNS domain of the cluster's names. */
-        domain: z
-            .string()
-            .regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/, "must be a DNS domain of lower-case labels")
-            .default("cluster"),
+        domain: domainName.default("cluster"),
         /** HAProxy's SSH front door on the external VIP. */
         sshPort: port.default(2000),
         /** HAProxy's stats page (admin, generated password). */
@@ -252,6 +255,50 @@ const identitySchema = z
 
 export type UserSpec = z.infer<typeof userSchema>;
 
+const condorSchema = z
+    .object({
+        /** The pool's name (COLLECTOR_NAME), shown by condor_status. */
+        poolName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must be letters, digits, spaces, '.', '_' or '-'").default("thesis-cluster"),
+        /** UID_DOMAIN: users of this domain run jobs as themselves on every node (NIS). Default frontDoor.domain. */
+        uidDomain: domainName.optional(),
+        /** FILESYSTEM_DOMAIN: nodes of this domain share the homes, so jobs need no file transfer. Default frontDoor.domain. */
+        filesystemDomain: domainName.optional(),
+        /** Both directors run a collector; HAD keeps one negotiator running (directors[0] while it lives). */
+        highAvailability: z.boolean().default(true),
+        /** Tune negotiation and ad updates for short jobs; false keeps HTCondor's defaults (for comparison). */
+        tuned: z.boolean().default(true),
+        /** Seconds between negotiation cycles while jobs wait, when tuned (HTCondor: 60). */
+        negotiatorInterval: z.number().int().min(1).max(3600).default(2),
+        /** Seconds a shadow waits for a lost execute node before the job runs elsewhere (HTCondor: 2400). */
+        jobLeaseSeconds: z.number().int().min(10).max(86400).default(20),
+    })
+    .strict();
+
+const mosixSchema = z
+    .object({
+        /** A MOSIX tarball on the machine running Pulumi (not redistributable: the user supplies it). Unset: MOSIX is off. */
+        tarball: z.string().regex(/^\/[^\0]*\.(tbz|tar\.bz2|tgz|tar\.gz|tar\.xz|tar)$/, "must be an absolute path to a .tbz, .tar.bz2, .tgz, .tar.gz, .tar.xz or .tar file").optional(),
+        /** The installer, run as root in the unpacked tree with no terminal and stdin closed. */
+        installCommand: z.string().min(1).default("./mosix.install"),
+        /** The systemd unit (or init script) the installer leaves, started and enabled on each node. */
+        service: z.string().regex(/^[A-Za-z0-9@._-]+$/, "must be a unit name").default("mosix"),
+        /** Nodes that join the MOSIX cluster. Default: directors[0] and the compute nodes (thesis: cluster1..5). */
+        nodes: z.array(nodeName).optional(),
+    })
+    .strict();
+
+const virtualboxSchema = z
+    .object({
+        /** The Debian 13 disk image (VDI) every VM's disk is cloned from. Default ~/.cache/thesis-cluster/debian-13-thesis-cluster.vdi */
+        baseImage: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
+        /** Where the stack's VMs and disks live. Default ~/VirtualBox VMs/thesis-cluster-<stack> */
+        baseFolder: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
+    })
+    .strict();
+
+export type CondorSpec = z.infer<typeof condorSchema> & { uidDomain: string; filesystemDomain: string };
+export type MosixSpec = Omit<z.infer<typeof mosixSchema>, "nodes"> & { nodes: string[] };
+
 const topSchema = z
     .object({
         /** Which machine layer builds the nodes. Default nspawn. */
@@ -265,13 +312,19 @@ const topSchema = z
         storage: storageSchema.prefault({}),
         /** The NIS domain and its users. */
         identity: identitySchema.prefault({}),
+        /** The HTCondor pool. */
+        condor: condorSchema.prefault({}),
+        /** MOSIX, off unless a tarball is given. */
+        mosix: mosixSchema.prefault({}),
+        /** virtualbox backend: the base disk image and where VMs live. */
+        virtualbox: virtualboxSchema.prefault({}),
         /** nspawn backend: where base images are cached, shared by stacks. */
         imageCacheDir: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
     })
     .strict();
 
 /** The keys this model reads; others in the namespace belong to other components. */
-export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "imageCacheDir"] as const;
+export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "condor", "mosix", "virtualbox", "imageCacheDir"] as const;
 
 function parseIPv4(s: string): ipaddr.IPv4 | undefined {
     return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
@@ -485,6 +538,14 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
     if (homeBase === undefined) {
         bad(["identity", "homeBase"], "is required: the nspawn backend has no kernel NFS, and no replicated volume is configured to hold homes");
     }
+    // MOSIX nodes are cluster nodes, once each.
+    const mosixNodes = cfg.mosix.nodes ?? [cfg.roles.directors[0], ...cfg.roles.compute];
+    const seenMosix = new Set<string>();
+    (cfg.mosix.nodes ?? []).forEach((m, i) => {
+        if (!index.has(m)) bad(["mosix", "nodes", i], "is not a node in thesis-cluster:nodes");
+        else if (seenMosix.has(m)) bad(["mosix", "nodes", i], "is listed twice");
+        seenMosix.add(m);
+    });
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
@@ -493,7 +554,23 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         ...n,
         memoryMb: n.memoryMb ?? (cfg.roles.directors.includes(n.name) ? 1024 : 512),
     }));
-    return { backend: cfg.backend, networks, nodes, roles: cfg.roles, frontDoor: cfg.frontDoor, storage: cfg.storage, identity: { ...cfg.identity, homeBase: homeBase! }, imageCacheDir: cfg.imageCacheDir };
+    return {
+        backend: cfg.backend,
+        networks,
+        nodes,
+        roles: cfg.roles,
+        frontDoor: cfg.frontDoor,
+        storage: cfg.storage,
+        identity: { ...cfg.identity, homeBase: homeBase! },
+        condor: {
+            ...cfg.condor,
+            uidDomain: cfg.condor.uidDomain ?? cfg.frontDoor.domain,
+            filesystemDomain: cfg.condor.filesystemDomain ?? cfg.frontDoor.domain,
+        },
+        mosix: { ...cfg.mosix, nodes: mosixNodes },
+        virtualbox: cfg.virtualbox,
+        imageCacheDir: cfg.imageCacheDir,
+    };
 }
 
 /** The node's role, for naming and defaults. */
@@ -503,6 +580,18 @@ export function roleOf(cfg: ClusterConfig, node: string): keyof Roles | undefine
     if (cfg.roles.nas === node) return "nas";
     if (cfg.roles.san.includes(node)) return "san";
     return undefined;
+}
+
+/** Files on the machine running Pulumi that the config names and that must exist. */
+export function localFileProblems(cfg: ClusterConfig): string[] {
+    const t = cfg.mosix.tarball;
+    if (t === undefined) return [];
+    try {
+        if (!fs.statSync(t).isFile()) return [`${NAMESPACE}:mosix.tarball: ${JSON.stringify(t)} is not a file`];
+    } catch {
+        return [`${NAMESPACE}:mosix.tarball: ${JSON.stringify(t)} does not exist on this machine`];
+    }
+    return [];
 }
 
 /**
@@ -523,7 +612,10 @@ export function loadClusterConfig(): ClusterConfig {
         }
     }
     try {
-        return parseClusterConfig(raw);
+        const cfg = parseClusterConfig(raw);
+        const missing = localFileProblems(cfg);
+        if (missing.length > 0) throw new ConfigError(missing);
+        return cfg;
     } catch (e) {
         if (e instanceof ConfigError) {
             throw new pulumi.RunError(e.message);

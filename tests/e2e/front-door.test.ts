@@ -38,9 +38,7 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
 
     afterAll(async () => {
         ssh?.remove();
-        await project.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
-        await project.pulumi(["stack", "rm", stack, "--yes"]);
-        project.remove();
+        await project.destroyAndRemove(stack);
         console.log("front door figures: " + JSON.stringify(figures));
     }, 900_000);
 
@@ -64,22 +62,22 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         for (const f of files(root)) {
             const rel = path.relative(root, f);
             script.push(`mkdir -p /tmp/golden/${path.dirname(rel)}`, `echo ${fs.readFileSync(f).toString("base64")} | base64 -d >/tmp/golden/${rel}`);
-            const checker = rel.endsWith("haproxy.cfg")
-                ? "haproxy -q -c -f"
-                : rel.endsWith("keepalived.conf")
-                  ? "keepalived -t -f"
-                  : rel.endsWith("thesis-cluster.conf")
-                    ? "dnsmasq --test -C"
-                    : rel.endsWith("nftables.conf")
-                      ? "nft -c -f"
-                      : undefined;
-            if (checker) checks.push(`${checker} /tmp/golden/${rel} >/dev/null 2>&1 && echo "ok ${rel}" || echo "REFUSED ${rel}"`);
+            const checkers: [RegExp, string][] = [
+                [/haproxy\.cfg$/, "haproxy -q -c -f"],
+                [/keepalived\.conf$/, "keepalived -t -f"],
+                [/dnsmasq\.d\/thesis-cluster\.conf$/, "dnsmasq --test -C"],
+                [/nftables\.conf$/, "nft -c -f"],
+                [/condor\/50-thesis-cluster\.conf$/, "env CONDOR_CONFIG=$f condor_config_val DAEMON_LIST #"],
+            ];
+            const checker = checkers.find(([re]) => re.test(rel))?.[1];
+            if (checker) checks.push(`f=/tmp/golden/${rel}; ${checker} $f >/dev/null 2>&1 && echo "ok ${rel}" || echo "REFUSED ${rel}"`);
         }
         const result = await ssh.run(out.nodes.cluster1, [...script, ...checks].join("\n"));
         const lines = result.trim().split("\n");
         expect(lines.filter((l) => !l.startsWith("ok "))).toEqual([]);
-        expect(lines).toHaveLength(16); // 2 stacks × 2 directors × 4 daemon files
-    });
+        // 2 stacks × (2 directors × 4 front-door files + 3 HTCondor configs)
+        expect(lines).toHaveLength(22);
+    }, 120_000);
 
     it("resolves every node's name on every node through dnsmasq", async () => {
         // Each name with its domain, a node's own from its /etc/hosts, the others from dnsmasq.
@@ -94,7 +92,7 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
             answers += got.length;
         }
         figures.dnsAnswers = `${answers} lookups on ${Object.keys(out.nodes).length} nodes`;
-    });
+    }, 120_000);
 
     it("lands ssh -p 2000 on the external VIP on every compute node in turn", async () => {
         const seen: string[] = [];
@@ -120,7 +118,7 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         }
         // cluster2 has no external address: the host sees cluster1's.
         expect(seen).toEqual(["192.168.1.101"]);
-    });
+    }, 120_000);
 
     it("moves both VIPs to master2 when cluster1 dies, and back to one holder when it returns", async () => {
         const { internal, external } = out.vips;

@@ -28,9 +28,7 @@ describe("local stack (systemd-nspawn machines)", () => {
     afterAll(async () => {
         ssh?.remove();
         // Whatever a failed test left: destroy is the cleanup path under test too.
-        await project.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
-        await project.pulumi(["stack", "rm", stack, "--yes"]);
-        project.remove();
+        await project.destroyAndRemove(stack);
         console.log(
             "local stack wall times (s): " +
                 Object.entries(times)

@@ -71,12 +71,12 @@ export class TempProject {
     }
 
     /** Runs `pulumi ARGS` in the project; never throws on a non-zero exit. */
-    pulumi(args: string[], timeoutMs = 600_000, stdin?: string): Promise<RunResult> {
+    pulumi(args: string[], timeoutMs = 600_000, stdin?: string, env: NodeJS.ProcessEnv = this.env): Promise<RunResult> {
         return new Promise((resolve) => {
             const child = execFile(
                 "pulumi",
                 [...args, "--non-interactive"],
-                { cwd: this.dir, env: this.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+                { cwd: this.dir, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
                 (err, stdout, stderr) => {
                     const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
                     const killed = err?.killed ? `\n(killed after ${timeoutMs / 1000} s)` : "";
@@ -106,5 +106,12 @@ export class TempProject {
 
     remove(): void {
         fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    /** A test file's last step: its stack destroyed and removed, then the project copy. */
+    async destroyAndRemove(stack: string): Promise<void> {
+        await this.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
+        await this.pulumi(["stack", "rm", stack, "--yes"]);
+        this.remove();
     }
 }

@@ -43,9 +43,7 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
     afterAll(async () => {
         ssh?.remove();
         fs.rmSync(keyDir, { recursive: true, force: true });
-        await project.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
-        await project.pulumi(["stack", "rm", stack, "--yes"]);
-        project.remove();
+        await project.destroyAndRemove(stack);
         console.log("storage figures: " + JSON.stringify(figures));
     }, 900_000);
 

@@ -1,4 +1,4 @@
-import { ConfigError, parseClusterConfig } from "../../components/config";
+import { ConfigError, localFileProblems, parseClusterConfig } from "../../components/config";
 import { stackConfig } from "./stackfiles";
 
 /** The local stack's config with `edit` applied to a deep copy. */
@@ -232,6 +232,43 @@ describe("stack config", () => {
             'thesis-cluster:identity.users[1].name: "ana" is already used by user ana',
             "thesis-cluster:identity.users[1].uid: 2001 is already used by user ana",
         ]);
+    });
+
+    it("gives the HTCondor pool the thesis' domains and HA managers by default, and refuses bad values", () => {
+        expect(parseClusterConfig(stackConfig("local")).condor).toEqual({
+            poolName: "thesis-cluster",
+            uidDomain: "cluster",
+            filesystemDomain: "cluster",
+            highAvailability: true,
+            tuned: true,
+            negotiatorInterval: 2,
+            jobLeaseSeconds: 20,
+        });
+        expect(parseClusterConfig(variant((c) => (c.frontDoor = { domain: "lab.example" }))).condor.uidDomain).toBe("lab.example");
+        expect(problems(variant((c) => (c.condor = { poolName: "", uidDomain: "Cluster", negotiatorInterval: 0, schedd: "x" })))).toEqual([
+            'thesis-cluster:condor.poolName: "" must be letters, digits, spaces, \'.\', \'_\' or \'-\'',
+            'thesis-cluster:condor.uidDomain: "Cluster" must be a DNS domain of lower-case labels',
+            "thesis-cluster:condor.negotiatorInterval: 0 Too small: expected number to be >=1",
+            'thesis-cluster:condor: {"poolName":"","uidDomain":"Cluster","negotiatorInterval":0,"schedd":"x"} Unrecognized key: "schedd"',
+        ]);
+    });
+
+    it("keeps MOSIX off unless a tarball is named, and checks its nodes (MOSIX itself cannot run here)", () => {
+        expect(parseClusterConfig(stackConfig("local")).mosix).toEqual({
+            installCommand: "./mosix.install",
+            service: "mosix",
+            nodes: ["cluster1", "cluster2", "cluster3", "cluster4", "cluster5"],
+        });
+        expect(problems(variant((c) => (c.mosix = { tarball: "MOSIX-4.4.4.tbz", nodes: ["cluster2", "nobody", "cluster2"] })))).toEqual([
+            'thesis-cluster:mosix.tarball: "MOSIX-4.4.4.tbz" must be an absolute path to a .tbz, .tar.bz2, .tgz, .tar.gz, .tar.xz or .tar file',
+        ]);
+        expect(problems(variant((c) => (c.mosix = { tarball: "/srv/MOSIX-4.4.4.tbz", nodes: ["cluster2", "nobody", "cluster2"] })))).toEqual([
+            'thesis-cluster:mosix.nodes[1]: "nobody" is not a node in thesis-cluster:nodes',
+            'thesis-cluster:mosix.nodes[2]: "cluster2" is listed twice',
+        ]);
+        const cfg = parseClusterConfig(variant((c) => (c.mosix = { tarball: "/nonexistent/MOSIX-4.4.4.tbz" })));
+        expect(localFileProblems(cfg)).toEqual(['thesis-cluster:mosix.tarball: "/nonexistent/MOSIX-4.4.4.tbz" does not exist on this machine']);
+        expect(localFileProblems(parseClusterConfig(stackConfig("local")))).toEqual([]);
     });
 
     it("reports every problem at once", () => {

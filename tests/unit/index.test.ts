@@ -1,15 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { installMocks, Registered, useStackConfig, valueOf } from "./mocks";
+import { installMocks, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, useStackConfig, valueOf } from "./mocks";
 import { stackConfig } from "./stackfiles";
-
-/** Outputs the mocked provider gives each resource type. */
-export const PROVIDER_OUTPUTS = {
-    "cluster:index:SshKeyPair": { publicKey: "ssh-ed25519 AAAA test", privateKey: "PRIVATE" },
-    "cluster:nspawn:BaseImage": { path: "/var/cache/thesis-cluster/images/trixie-0123456789abcdef/rootfs" },
-    "cluster:remote:Command": { stdout: "running\n" },
-    "cluster:index:RandomSecret": { value: "generated", sha512Crypt: "$6$salt$hash" },
-};
 
 describe("program", () => {
     let seen: Registered[];
@@ -45,6 +37,17 @@ describe("program", () => {
         expect(await valueOf(nas.state)).toBe("running");
         expect(program.nodes.master2.ssh).toEqual({ host: "192.168.1.102", port: 22, user: "root" });
         expect(program.vips).toEqual({ internal: "10.0.100.200", external: "192.168.1.200" });
+    });
+
+    it("says MOSIX is off, and why, when no tarball is named", () => {
+        expect(program.mosixStatus).toEqual({ enabled: false, nodes: [], note: expect.stringMatching(/^off: thesis-cluster:mosix.tarball is not set/) });
+        expect(seen.filter((r) => r.type.startsWith("cluster:") && r.name.startsWith("mosix"))).toEqual([]);
+    });
+
+    it("converges the same services as the lab stack (tests/golden/remote-commands.txt)", async () => {
+        for (let i = 0; i < 100 && !seen.some((r) => r.name === "condor-cluster5"); i++) await new Promise((r) => setTimeout(r, 50));
+        const { got, want } = remoteCommandsGolden(seen);
+        expect(got).toEqual(want);
     });
 
     it("uses the provider version written in plugins/VERSION", async () => {

@@ -1,5 +1,15 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { NAMESPACE } from "../../components/config";
+
+/** Outputs the mocked provider gives each resource type. */
+export const PROVIDER_OUTPUTS = {
+    "cluster:index:SshKeyPair": { publicKey: "ssh-ed25519 AAAA test", privateKey: "PRIVATE" },
+    "cluster:nspawn:BaseImage": { path: "/var/cache/thesis-cluster/images/trixie-0123456789abcdef/rootfs" },
+    "cluster:remote:Command": { stdout: "running\n" },
+    "cluster:index:RandomSecret": { value: "generated", sha512Crypt: "$6$salt$hash" },
+};
 
 /** A resource the mocked engine saw registered. */
 export interface Registered {
@@ -51,4 +61,12 @@ export function useStackConfig(config: Record<string, unknown>): void {
 /** Resolves an Output in a unit test. */
 export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => o.apply(resolve));
+}
+
+/** The remote commands every backend's program registers: tests/golden/remote-commands.txt. */
+export function remoteCommandsGolden(seen: Registered[]): { got: string[]; want: string[] } {
+    const file = path.join(__dirname, "..", "golden", "remote-commands.txt");
+    const got = seen.filter((r) => r.type === "cluster:remote:Command").map((r) => r.name).sort();
+    if (process.env.UPDATE_GOLDEN) fs.writeFileSync(file, got.join("\n") + "\n");
+    return { got, want: fs.readFileSync(file, "utf8").trim().split("\n") };
 }

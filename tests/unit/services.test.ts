@@ -7,6 +7,7 @@ import { clusterHosts, dnsmasqConf, haproxyCfg, hostsFile, interfaceOn, keepaliv
 import { macOf } from "../../components/machines";
 import { ganeshaConf } from "../../components/storage/nfs";
 import { bondFiles } from "../../components/network/bond";
+import { condorConfig } from "../../components/jobs/condor";
 import { stackConfig } from "./stackfiles";
 
 const GOLDEN = path.join(__dirname, "..", "golden");
@@ -26,6 +27,7 @@ function renderings(stack: string): Record<string, string> {
     out[`${stack}/cluster2/hosts`] = hostsFile(cfg, "cluster2");
     out[`${stack}/nas/ganesha.conf`] = ganeshaConf(cfg);
     for (const f of bondFiles(cfg, cfg.nodes.find((n) => n.name === "nas")!)) out[`${stack}/nas/${path.basename(f.path)}`] = f.content;
+    for (const n of ["cluster1", "master2", "cluster2"]) out[`${stack}/${n}/condor/50-thesis-cluster.conf`] = condorConfig(cfg, cfg.nodes.find((x) => x.name === n)!)!;
     return out;
 }
 

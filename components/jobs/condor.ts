@@ -1,0 +1,141 @@
+/**
+ * The HTCondor pool of thesis section 4.6.3, on HTCondor 23: the central
+ * manager on the directors (both, with HAD and REPLICATION keeping one
+ * negotiator alive, unless the config turns high availability off), every
+ * compute node an execute and submit node. Daemons authenticate with IDTOKENS
+ * from a generated pool signing key, users with FS; NIS users run their jobs
+ * as themselves on the shared homes (UID_DOMAIN, FILESYSTEM_DOMAIN).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig, NodeSpec } from "../config";
+import { ManagedFile, ManagedService } from "../converge";
+import { FILES_DIR, ServiceArgs } from "../machines";
+import { RandomSecret } from "../provider";
+import { render } from "../render";
+
+export const CONFIG_PATH = "/etc/condor/config.d/50-thesis-cluster.conf";
+/** The pool signing key as generated; condor_store_cred turns it into passwords.d/POOL. */
+export const KEY_PATH = "/etc/condor/thesis-cluster/pool-signing-key";
+export const POOL_PATH = "/etc/condor/passwords.d/POOL";
+
+/** The thesis' test jobs, installed on every submit node for users to copy. */
+export const EXAMPLES_DIR = "/usr/local/share/thesis-cluster/condor";
+export function examples(): ManagedFile[] {
+    const dir = path.join(FILES_DIR, "condor", "examples");
+    return fs
+        .readdirSync(dir)
+        .sort()
+        .map((f) => ({
+            path: `${EXAMPLES_DIR}/${f}`,
+            content: fs.readFileSync(path.join(dir, f), "utf8"),
+            mode: fs.statSync(path.join(dir, f)).mode & 0o111 ? "755" : "644",
+        }));
+}
+
+/** The directors that run a central manager: both with HA, else the first. */
+export function centralManagers(cfg: ClusterConfig): NodeSpec[] {
+    const dirs = cfg.roles.directors.map((d) => cfg.nodes.find((n) => n.name === d)!);
+    return cfg.condor.highAvailability ? dirs : dirs.slice(0, 1);
+}
+
+/** A node's name in the cluster's DNS. */
+const fqdn = (cfg: ClusterConfig, node: string) => `${node}.${cfg.frontDoor.domain}`;
+
+/** The pool's config file for one node; undefined for nodes outside the pool. */
+export function condorConfig(cfg: ClusterConfig, node: NodeSpec): string | undefined {
+    const cms = centralManagers(cfg);
+    const isCm = cms.some((c) => c.name === node.name);
+    const isExecute = cfg.roles.compute.includes(node.name);
+    if (!isCm && !isExecute) return undefined;
+    const c = cfg.condor;
+    return render("condor/thesis-cluster.conf.mustache", {
+        poolName: c.poolName,
+        name: node.name,
+        role: isCm ? "central manager" : "execute and submit node",
+        highAvailability: c.highAvailability,
+        centralManagers: cms.map((n, i) => ({ index: i + 1, host: fqdn(cfg, n.name), address: n.addresses.internal })),
+        condorHost: cms.map((_, i) => `$(CENTRAL_MANAGER${i + 1})`).join(", "),
+        hadList: cms.map((_, i) => `$(CENTRAL_MANAGER${i + 1}):$(SHARED_PORT_PORT)`).join(", "),
+        primary: cms[0].name,
+        // The daemons of the central managers, by pool identity and address.
+        managerIdentities: cms.map((n) => `condor@password/${n.addresses.internal}`).join(" "),
+        address: node.addresses.internal,
+        network: cfg.networks.internal.cidr,
+        uidDomain: c.uidDomain,
+        filesystemDomain: c.filesystemDomain,
+        tuned: c.tuned,
+        negotiatorInterval: c.negotiatorInterval,
+        jobLeaseSeconds: c.jobLeaseSeconds,
+        centralManager: isCm,
+        execute: isExecute,
+        cpus: node.cpus,
+        memoryMb: node.memoryMb,
+    });
+}
+
+/** Installs the signing key as HTCondor's pool password file, once per key. */
+export const POOL_KEY_SCRIPT = [
+    "install -d -m 700 /etc/condor/passwords.d",
+    "new=$(mktemp)",
+    `condor_store_cred add -c -i ${KEY_PATH} -f "$new" >/dev/null`,
+    `if ! cmp -s "$new" ${POOL_PATH}; then install -m 600 "$new" ${POOL_PATH}; changed=1; echo "installed the pool signing key"; fi`,
+    'rm -f "$new"',
+].join("\n");
+
+/** Whether passwords.d/POOL holds the managed key (condor_store_cred's form is deterministic). */
+export const POOL_KEY_PROBE = `new=$(mktemp); condor_store_cred add -c -i ${KEY_PATH} -f "$new" >/dev/null 2>&1; cmp -s "$new" ${POOL_PATH} && echo "pool signing key installed" || echo "pool signing key differs"; rm -f "$new"`;
+
+export class CondorPool extends pulumi.ComponentResource {
+    public readonly services: Record<string, ManagedService> = {};
+    /** What the stack outputs about the pool. */
+    public readonly summary: {
+        name: string;
+        centralManagers: string[];
+        highAvailability: string;
+        submitHosts: string[];
+        executeSlots: Record<string, number>;
+        uidDomain: string;
+        filesystemDomain: string;
+    };
+
+    constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:CondorPool", name, {}, opts);
+        const { cfg, machines } = args;
+        const key = new RandomSecret(`${name}-signing-key`, { length: 64 }, { parent: this });
+        for (const node of cfg.nodes) {
+            const conf = condorConfig(cfg, node);
+            if (conf === undefined) continue;
+            this.services[node.name] = new ManagedService(
+                `condor-${node.name}`,
+                {
+                    machine: machines[node.name],
+                    files: [
+                        { path: KEY_PATH, content: key.value, mode: "600" },
+                        // condor_config_val reads the new file alone: syntax and `use` templates.
+                        { path: CONFIG_PATH, content: conf, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
+                        ...(cfg.roles.compute.includes(node.name) ? examples() : []),
+                    ],
+                    after: POOL_KEY_SCRIPT,
+                    unit: "condor",
+                    probes: [{ script: POOL_KEY_PROBE, expect: "pool signing key installed" }],
+                },
+                { parent: this, dependsOn: args.dependsOn },
+            );
+        }
+        const cms = centralManagers(cfg);
+        this.summary = {
+            name: cfg.condor.poolName,
+            centralManagers: cms.map((n) => fqdn(cfg, n.name)),
+            highAvailability: cfg.condor.highAvailability
+                ? `HAD and REPLICATION on ${cms.map((n) => n.name).join(" and ")}: one negotiator, on ${cms[0].name} while it lives`
+                : `off: ${cms[0].name} is the only central manager`,
+            submitHosts: cfg.roles.compute.map((n) => fqdn(cfg, n)),
+            executeSlots: Object.fromEntries(cfg.roles.compute.map((n) => [n, cfg.nodes.find((x) => x.name === n)!.cpus])),
+            uidDomain: cfg.condor.uidDomain,
+            filesystemDomain: cfg.condor.filesystemDomain,
+        };
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,190 @@
+import { hostNames } from "../../components/machines";
+import { childrenOf, nspawnPid } from "./host";
+import { sleep, until } from "./probe";
+import { TempProject } from "./project";
+import { NodeOutput, Ssh } from "./ssh";
+
+// Job management (thesis sections 4.6.2-4.6.3, tests 5.4) on the local stack:
+// the HTCondor pool, the thesis' job queue test, self-checkpointing, failures.
+describe("HTCondor pool (tests 5.4)", () => {
+    const project = new TempProject("condor");
+    const stack = "hc";
+    const names = hostNames(stack);
+    let out: {
+        nodes: Record<string, NodeOutput>;
+        adminPrivateKey: string;
+        condorPool: { name: string; centralManagers: string[]; highAvailability: string; submitHosts: string[]; executeSlots: Record<string, number> };
+        mosixStatus: { enabled: boolean; note: string };
+    };
+    let ssh: Ssh;
+    const compute = ["cluster2", "cluster3", "cluster4", "cluster5"];
+    const figures: Record<string, string> = {};
+    // jordi, a NIS user, works on cluster2, the submit node of these tests.
+    const asUser = (node: NodeOutput, script: string, timeoutMs: number) =>
+        // The script travels base64-encoded, so no shell on the way expands it.
+        ssh.run(node, `runuser -l jordi -c "$(echo ${Buffer.from(script).toString("base64")} | base64 -d)"`, timeoutMs);
+    const asJordi = (script: string, timeoutMs = 60_000) => asUser(out.nodes.cluster2, script, timeoutMs);
+    const kill = (machine: string) => {
+        const pid = nspawnPid(names.stateDir, machine)!;
+        for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
+    };
+    const up = () => project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 900_000);
+
+    beforeAll(async () => {
+        await project.initStack(stack, "local");
+        await up();
+        out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
+        ssh = new Ssh(out.adminPrivateKey, out.nodes);
+    }, 1_900_000);
+
+    afterAll(async () => {
+        ssh?.remove();
+        await project.destroyAndRemove(stack);
+        console.log("HTCondor figures: " + JSON.stringify(figures));
+    }, 900_000);
+
+    /** Submits a job file in a fresh directory of jordi's; returns the cluster id and the wall time until all its jobs left the queue. */
+    async function runJobs(dir: string, files: string[], submitFile: string, during?: (cluster: number) => Promise<void>) {
+        await asJordi(`rm -rf ~/${dir} && mkdir ~/${dir} && cp ${files.map((f) => `/usr/local/share/thesis-cluster/condor/${f}`).join(" ")} ~/${dir}/`);
+        const start = Date.now();
+        const submitted = await asJordi(`cd ~/${dir} && condor_submit ${submitFile}`);
+        const cluster = Number(submitted.match(/submitted to cluster (\d+)/)![1]);
+        if (during) await during(cluster);
+        await asJordi(`cd ~/${dir} && condor_wait -wait 900 results.log ${cluster} >/dev/null`, 960_000);
+        return { cluster, seconds: (Date.now() - start) / 1000 };
+    }
+
+    /** Per compute node, how many of a job directory's outputs ran there. */
+    async function perNode(dir: string): Promise<Record<string, number>> {
+        const hosts = (await asJordi(`cd ~/${dir} && grep -h "^I'm process id" results.output.* | sed 's/.* //' | sort | uniq -c`)).trim().split("\n");
+        return Object.fromEntries(hosts.map((l) => l.trim().split(/\s+/)).map(([n, h]) => [h, Number(n)]));
+    }
+
+    it("publishes the pool, its central managers and submit hosts, and says MOSIX is off", () => {
+        expect(out.condorPool).toMatchObject({
+            name: "thesis-cluster",
+            centralManagers: ["cluster1.cluster", "master2.cluster"],
+            submitHosts: compute.map((c) => `${c}.cluster`),
+            executeSlots: { cluster2: 1, cluster3: 1, cluster4: 1, cluster5: 1 },
+        });
+        expect(out.mosixStatus.enabled).toBe(false);
+        expect(out.mosixStatus.note).toMatch(/^off: thesis-cluster:mosix.tarball is not set/);
+    });
+
+    it("lists every execute slot of every compute node in condor_status, with the negotiator on cluster1", async () => {
+        const want = compute.map((c) => `slot1@${c}.cluster`).sort();
+        let slots: string[] = [];
+        const t = await until(async () => {
+            slots = (await asJordi("condor_status -af Name | sort")).trim().split("\n");
+            return slots.join() === want.join();
+        }, 120_000, 1000).catch(() => NaN);
+        expect(slots).toEqual(want);
+        figures.slotsListed = `${slots.length} slots after ${t.toFixed(0)} s`;
+        console.log(await asJordi("condor_status"));
+        // HAD elects cluster1 and starts its negotiator some seconds after the pool starts.
+        let negotiator = "";
+        const tNeg = await until(async () => {
+            negotiator = (await asJordi("condor_status -negotiator -af Name")).trim();
+            return negotiator !== "";
+        }, 180_000, 1000).catch(() => NaN);
+        expect(negotiator).toBe("cluster1.cluster");
+        figures.negotiator = `on cluster1, seen ${tNeg.toFixed(0)} s after the slots`;
+        // A user may read the pool, not run it: turning another node's startd off is refused.
+        const refused = await asJordi("/usr/sbin/condor_off -startd -name cluster3.cluster 2>&1 || true");
+        expect(refused).toMatch(/Failed to authenticate|DENIED|not authorized/i);
+        await sleep(2000);
+        expect((await asJordi("condor_status -af Name")).trim().split("\n")).toContain("slot1@cluster3.cluster");
+    }, 180_000);
+
+    it("runs the thesis' myjob, 100 × myprog (sleep 2) by the NIS user jordi, spread over every compute node", async () => {
+        const { cluster, seconds } = await runJobs("myjob", ["myprog", "myjob.condor"], "myjob.condor");
+        const done = (await asJordi("cd ~/myjob && grep -l 'Sleep of 2 seconds finished' results.output.* | wc -l; stat -c %U results.output.0 results.output.99 | sort -u")).trim();
+        expect(done.split("\n")).toEqual(["100", "jordi"]);
+        const nodes = await perNode("myjob");
+        expect(Object.keys(nodes).sort()).toEqual(compute);
+        const slots = Object.values(out.condorPool.executeSlots).reduce((a, b) => a + b, 0);
+        const ideal = Math.ceil(100 / slots) * 2;
+        // HTCondor's own times (whole seconds): queued, first start, last end.
+        const times = (await ssh.run(out.nodes.cluster2, `condor_history ${cluster} -af QDate JobStartDate CompletionDate`)).trim().split("\n").map((l) => l.split(/\s+/).map(Number));
+        const queued = Math.min(...times.map((t) => t[0]));
+        const firstStart = Math.min(...times.map((t) => t[1]));
+        const lastEnd = Math.max(...times.map((t) => t[2]));
+        figures.myjob =
+            `cluster ${cluster}: 100 jobs in ${seconds.toFixed(1)} s submit to all done (ideal ${ideal} s for ${slots} slots, ${((seconds / ideal - 1) * 100).toFixed(0)}% over); ` +
+            `first start ${firstStart - queued} s after the submit, first start to last end ${lastEnd - firstStart} s; per node ${JSON.stringify(nodes)}`;
+        console.log(`myjob: ${figures.myjob}`);
+    }, 960_000);
+
+    it("resumes the self-checkpointing pi job from its checkpoint after it is vacated mid-run", async () => {
+        await asJordi("rm -rf ~/pi && mkdir ~/pi && cd ~/pi && cp /usr/local/share/thesis-cluster/condor/pi.c /usr/local/share/thesis-cluster/condor/pi.sub . && gcc -O2 -o pi pi.c");
+        const cluster = Number((await asJordi("cd ~/pi && condor_submit pi.sub")).match(/submitted to cluster (\d+)/)![1]);
+        // The first checkpoint reaches the submit node's spool, then the job is vacated.
+        const spool = (await ssh.run(out.nodes.cluster2, "condor_config_val SPOOL")).trim();
+        const ckpt = `${spool}/${cluster % 10000}/0/cluster${cluster}.proc0.subproc0/pi.ckpt`;
+        const tCkpt = await until(async () => (await ssh.run(out.nodes.cluster2, `test -s ${ckpt} && echo yes || echo no`)).trim() === "yes", 120_000, 500);
+        const saved = (await ssh.run(out.nodes.cluster2, `cat ${ckpt}`)).trim().split(" ");
+        await asJordi(`condor_vacate_job ${cluster}.0`);
+        await asJordi(`cd ~/pi && condor_wait -wait 600 pi.log ${cluster} >/dev/null`, 660_000);
+        const output = await asJordi("cd ~/pi && cat pi.out");
+        const log = await asJordi("cd ~/pi && cat pi.log");
+        console.log(`pi.out:\n${output}`);
+        expect(log).toMatch(/^004 .*Job was evicted/m);
+        // After the eviction it started from a checkpoint, not from zero.
+        const resumes = [...output.matchAll(/^resuming at iteration (\d+) of (\d+) on (\S+)$/gm)].map((m) => Number(m[1]));
+        expect(resumes.length).toBeGreaterThan(0);
+        expect(Math.min(...resumes)).toBeGreaterThan(0);
+        expect(Math.max(...resumes)).toBeGreaterThanOrEqual(Number(saved[1]));
+        const pi = Number(output.match(/^pi = ([\d.]+)$/m)![1]);
+        expect(Math.abs(pi - Math.PI)).toBeLessThan(1e-9);
+        // Only the very first run started from zero.
+        const starts = output.match(/^starting at iteration 0/gm)?.length ?? 0;
+        expect(starts).toBe(1);
+        figures.checkpoint = `first checkpoint in the spool after ${tCkpt.toFixed(1)} s (iteration ${saved[1]}), vacated; ${resumes.length} resumes, ${starts} start(s) from zero; pi = ${pi}`;
+        console.log(`checkpointing: ${figures.checkpoint}`);
+    }, 900_000);
+
+    it("runs the jobs of a compute node killed mid-run elsewhere, and all 100 complete", async () => {
+        let killedAt = 0;
+        const start = Date.now();
+        const { seconds } = await runJobs("killed", ["myprog", "myjob.condor"], "myjob.condor", async (cluster) => {
+            // Once cluster4 runs one of them, it dies (no halt: init and systemd-nspawn killed).
+            await until(async () => (await asJordi(`condor_q ${cluster} -run -af RemoteHost`)).includes("cluster4"), 120_000, 200);
+            await sleep(500);
+            kill("cluster4");
+            killedAt = Date.now();
+        });
+        const done = (await asJordi("cd ~/killed && grep -l 'Sleep of 2 seconds finished' results.output.* | wc -l")).trim();
+        expect(done).toBe("100");
+        const nodes = await perNode("killed");
+        // Jobs that were running on cluster4 when it died: evicted or disconnected, then run again.
+        const interrupted = (await asJordi("cd ~/killed && grep -cE '^(004|022|024) ' results.log || true")).trim();
+        figures.nodeKilled = `cluster4 killed ${((killedAt - start) / 1000).toFixed(1)} s into the run: all 100 complete in ${seconds.toFixed(1)} s; per node ${JSON.stringify(nodes)}; ${interrupted} eviction/disconnection events in the log`;
+        console.log(`node killed: ${figures.nodeKilled}`);
+        await up();
+    }, 1_800_000);
+
+    it("keeps matching jobs when cluster1 dies: HAD starts master2's negotiator", async () => {
+        // With cluster1 dead, cluster2 is reached through master2.
+        const m2 = out.nodes.master2.ssh;
+        const cluster2 = { ...out.nodes.cluster2, ssh: { ...out.nodes.cluster2.ssh, proxy: { host: m2.host, port: m2.port, user: m2.user } } };
+        const asJordi = (script: string, timeoutMs = 60_000) => asUser(cluster2, script, timeoutMs);
+        // Asked of master2's collector: tools try cluster1's first, and wait for it to time out.
+        const negotiatorIn = async (cm: string) => (await asJordi(`condor_status -pool ${cm}.cluster -negotiator -af Name 2>/dev/null || true`).catch(() => "")).trim();
+        kill("cluster1");
+        const t = await until(async () => (await negotiatorIn("master2")) === "master2.cluster", 300_000, 1000);
+        figures.negotiatorTakeover = `${t.toFixed(0)} s after cluster1 was killed`;
+        await asJordi("rm -rf ~/ha && mkdir ~/ha && cp /usr/local/share/thesis-cluster/condor/myprog ~/ha/ && cd ~/ha && printf 'executable = myprog\\narguments = ha 1\\noutput = results.output.$(Process)\\nlog = results.log\\nqueue 8\\n' > ha.sub");
+        const cluster = Number((await asJordi("cd ~/ha && condor_submit ha.sub")).match(/submitted to cluster (\d+)/)![1]);
+        await asJordi(`cd ~/ha && condor_wait -wait 300 results.log ${cluster} >/dev/null`, 360_000);
+        expect((await asJordi("cd ~/ha && grep -l 'finished' results.output.* | wc -l")).trim()).toBe("8");
+        console.log(`negotiator on master2 ${figures.negotiatorTakeover}`);
+        await up();
+        // cluster1 back: the primary takes the negotiator again.
+        const tBack = await until(async () => (await negotiatorIn("cluster1")) === "cluster1.cluster", 300_000, 1000);
+        figures.negotiatorBack = `on cluster1 ${tBack.toFixed(0)} s after it was booted again`;
+    }, 1_800_000);
+
+    it("reports no changes on a second up", async () => {
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"]);
+    }, 300_000);
+});

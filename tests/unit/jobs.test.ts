@@ -1,0 +1,129 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseClusterConfig } from "../../components/config";
+import { condorConfig } from "../../components/jobs/condor";
+import { installScript, mosixMap } from "../../components/jobs/mosix";
+import { installMocks, PROVIDER_OUTPUTS, Registered, useStackConfig } from "./mocks";
+import { stackConfig } from "./stackfiles";
+
+describe("HTCondor pool config", () => {
+    const cfg = parseClusterConfig(stackConfig("local"));
+    const node = (n: string) => cfg.nodes.find((x) => x.name === n)!;
+
+    it("puts a highly available central manager on both directors and execute+submit on compute nodes only", () => {
+        const cm = condorConfig(cfg, node("cluster1"))!;
+        expect(cm).toContain("DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, HAD, REPLICATION");
+        expect(cm).toContain("HAD_USE_PRIMARY = True");
+        expect(cm).toContain("MASTER_NEGOTIATOR_CONTROLLER = HAD");
+        expect(condorConfig(cfg, node("master2"))).toContain("DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, HAD, REPLICATION");
+        const ex = condorConfig(cfg, node("cluster4"))!;
+        expect(ex).toContain("DAEMON_LIST = MASTER, STARTD, SCHEDD");
+        expect(ex).toContain("CONDOR_HOST = $(CENTRAL_MANAGER1), $(CENTRAL_MANAGER2)");
+        expect(ex).toContain("CENTRAL_MANAGER2 = master2.cluster");
+        expect(ex).toContain("NETWORK_INTERFACE = 10.0.100.4");
+        for (const n of ["nas", "san1"]) expect(condorConfig(cfg, node(n))).toBeUndefined();
+    });
+
+    it("falls back to one central manager on the first director when HA is off", () => {
+        const single = parseClusterConfig({ ...stackConfig("local"), condor: { highAvailability: false } });
+        const at = (n: string) => condorConfig(single, single.nodes.find((x) => x.name === n)!);
+        expect(at("cluster1")).toContain("DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR\n");
+        expect(at("cluster1")).not.toContain("HAD");
+        expect(at("master2")).toBeUndefined();
+        expect(at("cluster2")).toContain("CONDOR_HOST = $(CENTRAL_MANAGER1)\n");
+    });
+
+    it("authenticates everything and opens nothing to anyone: no ALLOW_WRITE = *", () => {
+        for (const n of ["cluster1", "master2", "cluster2"]) {
+            const c = condorConfig(cfg, node(n))!;
+            expect(c).not.toMatch(/^ALLOW_\w+\s*=.*(^|\s)\*(\s|$)/m);
+            expect(c).toContain("ALLOW_WRITE = *@cluster/10.0.100.0/24");
+            expect(c).toContain("SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS");
+            expect(c).toContain("ALLOW_NEGOTIATOR = condor@password/10.0.100.1 condor@password/10.0.100.50\n");
+            expect(c).toContain("ALLOW_DAEMON = condor@password/10.0.100.0/24\n");
+        }
+    });
+
+    it("takes UID_DOMAIN and FILESYSTEM_DOMAIN from the config, and one slot per configured CPU", () => {
+        const c = parseClusterConfig({
+            ...stackConfig("local"),
+            condor: { uidDomain: "users.lab", filesystemDomain: "homes.lab", negotiatorInterval: 7 },
+            nodes: (stackConfig("local").nodes as { name: string }[]).map((n) => (n.name === "cluster3" ? { ...n, cpus: 2 } : n)),
+        });
+        const text = condorConfig(c, c.nodes.find((x) => x.name === "cluster3")!)!;
+        expect(text).toContain("UID_DOMAIN = users.lab\n");
+        expect(text).toContain("FILESYSTEM_DOMAIN = homes.lab\n");
+        expect(text).toContain("ALLOW_WRITE = *@users.lab/10.0.100.0/24");
+        expect(text).toContain("NUM_CPUS = 2\n");
+        expect(text).toContain("NEGOTIATOR_INTERVAL = 7\n");
+        const plain = parseClusterConfig({ ...stackConfig("local"), condor: { tuned: false } });
+        const untuned = condorConfig(plain, plain.nodes.find((x) => x.name === "cluster3")!)!;
+        expect(untuned).not.toMatch(/NEGOTIATOR_INTERVAL|NEGOTIATOR_CYCLE_DELAY|SCHEDD_INTERVAL|UPDATE_INTERVAL/);
+        expect(untuned).toContain("JOB_DEFAULT_LEASE_DURATION = 20\n");
+    });
+});
+
+// MOSIX cannot run here (no tarball, not redistributable): these unit tests
+// pin what the component sends to the machines, nothing more.
+describe("program with MOSIX on (unit tests only: MOSIX is not run here)", () => {
+    let seen: Registered[];
+    let program: typeof import("../../index");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "thesis-cluster-mosix-"));
+    const tarball = path.join(dir, "MOSIX-4.4.4.tbz");
+
+    beforeAll(async () => {
+        fs.writeFileSync(tarball, "not really a tarball, a test double\n");
+        seen = installMocks(PROVIDER_OUTPUTS, "unit", (args) =>
+            args.type === "cluster:nspawn:Machine" ? { hostKey: `ssh-ed25519 HOST${args.name}`, devices: [] } : {},
+        );
+        useStackConfig({ ...stackConfig("local"), mosix: { tarball } });
+        program = await import("../../index");
+        // Registrations wait for their inputs: let the last ones land.
+        for (let i = 0; i < 100 && !seen.some((r) => r.name === "condor-cluster5") ; i++) await new Promise((r) => setTimeout(r, 50));
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    const command = (name: string) => seen.find((r) => r.type === "cluster:remote:Command" && r.name === name);
+
+    it("installs MOSIX on cluster1..5 from the uploaded tarball, with no terminal, once per tarball", async () => {
+        expect(program.mosixStatus.enabled).toBe(true);
+        expect(program.mosixStatus.nodes).toEqual(["cluster1", "cluster2", "cluster3", "cluster4", "cluster5"]);
+        for (const n of program.mosixStatus.nodes) {
+            const c = command(`mosix-${n}`)!;
+            expect(c.inputs.uploads).toEqual([{ source: tarball, path: "/var/lib/thesis-cluster/mosix/MOSIX-4.4.4.tbz" }]);
+            expect((c.inputs.triggers as string[])[0]).toMatch(/^\/var\/lib\/thesis-cluster\/mosix\/MOSIX-4.4.4.tbz [0-9a-f]{64}$/);
+            const script = c.inputs.create as string;
+            expect(script).toContain("./mosix.install </dev/null");
+            expect(script).toMatch(/if \[ ! -f \/var\/lib\/thesis-cluster\/mosix\/[0-9a-f]{16}\/.installed \]/);
+            expect(script).toContain("put '/etc/mosix/secret' 600 'root:root'");
+            expect(script).toContain("systemctl enable --quiet 'mosix'");
+        }
+        expect(command("mosix-nas")).toBeUndefined();
+    });
+
+    it("writes the thesis' node list and a generated secret instead of the installer's menu", () => {
+        const cfg = parseClusterConfig({ ...stackConfig("local"), mosix: { tarball } });
+        expect(mosixMap(cfg).split("\n").slice(1, -1)).toEqual(["10.0.100.1 1", "10.0.100.2 1", "10.0.100.3 1", "10.0.100.4 1", "10.0.100.5 1"]);
+        const secret = seen.find((r) => r.type === "cluster:index:RandomSecret" && r.name === "mosix-secret");
+        expect(secret?.inputs.length).toBe(32);
+        const custom = parseClusterConfig({ ...stackConfig("local"), mosix: { tarball, installCommand: "./install.sh --batch" } });
+        expect(installScript(custom, "a".repeat(64))).toContain("(cd \"$top\" && ./install.sh --batch </dev/null)");
+    });
+
+    it("runs the pool on directors and compute nodes with the signing key as a 0600 file", () => {
+        const names = seen.filter((r) => r.type === "cluster:remote:Command" && r.name.startsWith("condor-")).map((r) => r.name);
+        expect(names.sort()).toEqual(["condor-cluster1", "condor-cluster2", "condor-cluster3", "condor-cluster4", "condor-cluster5", "condor-master2"]);
+        const script = command("condor-cluster2")!.inputs.create as string;
+        expect(script).toContain("put '/etc/condor/thesis-cluster/pool-signing-key' 600 'root:root'");
+        expect(script).toContain("condor_store_cred add -c -i /etc/condor/thesis-cluster/pool-signing-key");
+        expect(script).toContain("put '/usr/local/share/thesis-cluster/condor/myprog' 755");
+        expect(command("condor-cluster1")!.inputs.create).not.toContain("/usr/local/share/thesis-cluster/condor/myprog");
+        expect(program.condorPool).toMatchObject({
+            name: "thesis-cluster",
+            centralManagers: ["cluster1.cluster", "master2.cluster"],
+            submitHosts: ["cluster2.cluster", "cluster3.cluster", "cluster4.cluster", "cluster5.cluster"],
+            executeSlots: { cluster2: 1, cluster3: 1, cluster4: 1, cluster5: 1 },
+        });
+    });
+});
