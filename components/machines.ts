@@ -5,10 +5,14 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as ipaddr from "ipaddr.js";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NetworkName, NodeSpec, NETWORKS, Roles, roleOf } from "./config";
 import * as nspawn from "./nspawn";
+import { SshKeyPair } from "./provider";
+import * as vbox from "./vbox";
 import { Command, Connection, Hop } from "./remote";
 import { diskDevice } from "./shell";
 
@@ -36,6 +40,7 @@ export function hostNames(stack: string) {
         bridge: (net: NetworkName) => `tc-${short}-${net === "internal" ? "in" : "ex"}`,
         namespace: (node: string) => `tc-${safe}-${node}`,
         stateDir: `/var/lib/thesis-cluster/${safe}`,
+        safe,
     };
 }
 
@@ -165,7 +170,8 @@ export interface MachineLayerArgs {
 /** The cluster's machines and networks. */
 export class MachineLayer extends pulumi.ComponentResource {
     public readonly machines: Record<string, Machine> = {};
-    public readonly networks = {} as Record<NetworkName, { bridge?: string; cidr: string }>;
+    /** Per network: its subnet and what carries it (nspawn: a bridge; virtualbox: an internal network or a host-only interface). */
+    public readonly networks = {} as Record<NetworkName, { cidr: string; bridge?: string; virtualbox?: pulumi.Input<string> }>;
 
     constructor(name: string, args: MachineLayerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:MachineLayer", name, {}, opts);
@@ -179,8 +185,9 @@ export class MachineLayer extends pulumi.ComponentResource {
             case "existing":
                 this.existing(args);
                 break;
-            default:
-                throw new pulumi.RunError(`thesis-cluster:backend: "${args.cfg.backend}" is not built yet; use "nspawn" or "existing"`);
+            case "virtualbox":
+                this.virtualbox(args);
+                break;
         }
         this.registerOutputs({});
     }
@@ -211,16 +218,7 @@ export class MachineLayer extends pulumi.ComponentResource {
             this.networks[net].bridge = names.bridge(net);
         }
 
-        // Directors are reached on their external address from the host;
-        // internal-only nodes through the first director as jump host, or the
-        // second when the first is down.
-        const jumps: { hop: pulumi.Output<Hop>; endpoint: SshEndpoint }[] = [];
-        const rank = (n: NodeSpec) => {
-            const i = cfg.roles.directors.indexOf(n.name);
-            return i < 0 ? cfg.roles.directors.length : i;
-        };
-        const ordered = [...cfg.nodes].sort((a, b) => rank(a) - rank(b));
-        for (const node of ordered) {
+        this.place(args, (node) => {
             const vm = new nspawn.Machine(
                 node.name,
                 {
@@ -243,6 +241,81 @@ export class MachineLayer extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: bridges },
             );
+            return { hostKey: vm.hostKey, devices: vm.devices, backing: vm };
+        });
+    }
+
+    /**
+     * VirtualBox VMs driven through VBoxManage on this host: the internal
+     * network a VirtualBox internal network, the external one a host-only
+     * network on which the host holds its address (and reaches the VIP).
+     */
+    private virtualbox(args: MachineLayerArgs): void {
+        const { cfg } = args;
+        const names = hostNames(args.stack);
+        const ext = cfg.networks.external;
+        const baseImage = cfg.virtualbox.baseImage ?? path.join(os.homedir(), ".cache", "thesis-cluster", "debian-13-thesis-cluster.vdi");
+        const baseFolder = cfg.virtualbox.baseFolder ?? path.join(os.homedir(), "VirtualBox VMs", `thesis-cluster-${names.safe}`);
+        const hostOnly = new vbox.HostOnlyNetwork(
+            "external-network",
+            { hostAddress: ext.hostAddress!, netmask: ipaddr.IPv4.subnetMaskFromPrefixLength(ext.prefix[1]).toString() },
+            { parent: this },
+        );
+        const intnet = `thesis-cluster-${names.safe}-internal`;
+        this.networks.internal.virtualbox = intnet;
+        this.networks.external.virtualbox = hostOnly.interface;
+        this.place(args, (node) => {
+            // The VM's host key is made here and handed to it by cloud-init, so it is pinned from the first login.
+            const hostKey = new SshKeyPair(`${node.name}-host-key`, { comment: `root@${node.name}` }, { parent: this });
+            const nics = nicPlan(cfg, node);
+            const seed = (keys: { hostPrivateKey: string; hostPublicKey: string; authorizedKey: string }) => vbox.cloudInit(cfg, args.stack, node, nics, keys);
+            const none = seed({ hostPrivateKey: "", hostPublicKey: "", authorizedKey: "" });
+            const vm = new vbox.Machine(
+                node.name,
+                {
+                    name: node.name,
+                    baseFolder,
+                    baseImage,
+                    memoryMb: node.memoryMb,
+                    cpus: node.cpus,
+                    nics: nics.map((n) =>
+                        n.network === "internal" ? { kind: "intnet", network: intnet, mac: n.mac } : { kind: "hostonly", network: hostOnly.interface, mac: n.mac },
+                    ),
+                    disks: node.disks,
+                    // Network boot from the directors' dnsmasq, when the PXE switch is on.
+                    networkBoot: vbox.bootsFromNetwork(cfg, node.name),
+                    userData: pulumi.secret(
+                        pulumi
+                            .all([hostKey.privateKey, hostKey.publicKey, args.publicKey])
+                            .apply(([hostPrivateKey, hostPublicKey, authorizedKey]) => seed({ hostPrivateKey, hostPublicKey, authorizedKey }).userData),
+                    ),
+                    metaData: none.metaData,
+                    networkConfig: none.networkConfig,
+                },
+                { parent: this, dependsOn: [hostOnly] },
+            );
+            return { hostKey: hostKey.publicKey, devices: vm.devices, backing: vm };
+        });
+    }
+
+    /**
+     * Makes the Machines of a backend, directors first: directors are reached
+     * on their external address from the host; internal-only nodes through
+     * the first director as jump host, or the second when the first is down.
+     */
+    private place(
+        args: MachineLayerArgs,
+        build: (node: NodeSpec) => { hostKey: pulumi.Output<string>; devices: pulumi.Output<string[]>; backing: pulumi.Resource },
+    ): void {
+        const { cfg } = args;
+        const jumps: { hop: pulumi.Output<Hop>; endpoint: SshEndpoint }[] = [];
+        const rank = (n: NodeSpec) => {
+            const i = cfg.roles.directors.indexOf(n.name);
+            return i < 0 ? cfg.roles.directors.length : i;
+        };
+        const ordered = [...cfg.nodes].sort((a, b) => rank(a) - rank(b));
+        for (const node of ordered) {
+            const vm = build(node);
             const host = node.addresses.external ?? node.addresses.internal;
             const hop = hopOf(host, 22, "root", args.privateKey, vm.hostKey);
             let endpoint: SshEndpoint = { host, port: 22, user: "root" };
@@ -255,7 +328,7 @@ export class MachineLayer extends pulumi.ComponentResource {
             if (cfg.roles.directors.includes(node.name)) {
                 jumps.push({ hop, endpoint });
             }
-            this.add(cfg, node, { connection, endpoint, hostKey: vm.hostKey, devices: vm.devices, backing: vm });
+            this.add(cfg, node, { connection, endpoint, hostKey: vm.hostKey, devices: vm.devices, backing: vm.backing });
         }
     }
 

@@ -5,6 +5,7 @@ go 1.26.6
 require (
 	github.com/GehirnInc/crypt v0.0.0-20230320061759-8cc1b52080c5
 	github.com/google/shlex v0.0.0-20191202100458-e7afc7fbc510
+	github.com/kdomanski/iso9660 v0.4.0
 	github.com/pulumi/pulumi-go-provider v1.5.0
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
 	golang.org/x/crypto v0.58.0

@@ -1,6 +1,6 @@
 // Command pulumi-resource-cluster is the project's Pulumi provider: the parts
-// of the cluster that act on machines (SSH, files, units, local machines) and
-// generated secrets.
+// of the cluster that act on machines (SSH, files, units, local machines,
+// VirtualBox VMs) and generated secrets.
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 	"thesis-cluster/plugins/internal/nspawn"
 	"thesis-cluster/plugins/internal/remote"
 	"thesis-cluster/plugins/internal/secrets"
+	"thesis-cluster/plugins/internal/vbox"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -33,6 +34,8 @@ func provider() (p.Provider, error) {
 			infer.Resource(&nspawn.Network{}),
 			infer.Resource(&nspawn.Machine{}),
 			infer.Resource(&remote.Command{}),
+			infer.Resource(&vbox.HostOnlyNetwork{}),
+			infer.Resource(&vbox.Machine{}),
 		).
 		Build()
 }
