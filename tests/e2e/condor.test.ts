@@ -81,20 +81,23 @@ describe("HTCondor pool (tests 5.4)", () => {
         expect(slots).toEqual(want);
         figures.slotsListed = `${slots.length} slots after ${t.toFixed(0)} s`;
         console.log(await asJordi("condor_status"));
-        // HAD elects cluster1 and starts its negotiator some seconds after the pool starts.
+        // HAD runs one negotiator, and the primary's once it has settled: on a cold
+        // start the director whose HAD came up first may hold it for a while.
         let negotiator = "";
+        const seen = new Set<string>();
         const tNeg = await until(async () => {
             negotiator = (await asJordi("condor_status -negotiator -af Name")).trim();
-            return negotiator !== "";
-        }, 180_000, 1000).catch(() => NaN);
+            if (negotiator !== "") seen.add(negotiator.replace(/\n/g, "+"));
+            return negotiator === "cluster1.cluster";
+        }, 240_000, 1000).catch(() => NaN);
         expect(negotiator).toBe("cluster1.cluster");
-        figures.negotiator = `on cluster1, seen ${tNeg.toFixed(0)} s after the slots`;
+        figures.negotiator = `on cluster1 ${tNeg.toFixed(0)} s after the slots were listed (seen before it: ${[...seen].filter((n) => n !== "cluster1.cluster").join(", ") || "none"})`;
         // A user may read the pool, not run it: turning another node's startd off is refused.
         const refused = await asJordi("/usr/sbin/condor_off -startd -name cluster3.cluster 2>&1 || true");
         expect(refused).toMatch(/Failed to authenticate|DENIED|not authorized/i);
         await sleep(2000);
         expect((await asJordi("condor_status -af Name")).trim().split("\n")).toContain("slot1@cluster3.cluster");
-    }, 180_000);
+    }, 300_000);
 
     it("runs the thesis' myjob, 100 × myprog (sleep 2) by the NIS user jordi, spread over every compute node", async () => {
         const { cluster, seconds } = await runJobs("myjob", ["myprog", "myjob.condor"], "myjob.condor");

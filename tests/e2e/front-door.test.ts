@@ -62,15 +62,16 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         for (const f of files(root)) {
             const rel = path.relative(root, f);
             script.push(`mkdir -p /tmp/golden/${path.dirname(rel)}`, `echo ${fs.readFileSync(f).toString("base64")} | base64 -d >/tmp/golden/${rel}`);
+            // Each daemon's own checker; {} is the file.
             const checkers: [RegExp, string][] = [
-                [/haproxy\.cfg$/, "haproxy -q -c -f"],
-                [/keepalived\.conf$/, "keepalived -t -f"],
-                [/dnsmasq\.d\/thesis-cluster\.conf$/, "dnsmasq --test -C"],
-                [/nftables\.conf$/, "nft -c -f"],
-                [/condor\/50-thesis-cluster\.conf$/, "env CONDOR_CONFIG=$f condor_config_val DAEMON_LIST #"],
+                [/haproxy\.cfg$/, "haproxy -q -c -f {}"],
+                [/keepalived\.conf$/, "keepalived -t -f {}"],
+                [/dnsmasq\.d\/thesis-cluster\.conf$/, "dnsmasq --test -C {}"],
+                [/nftables\.conf$/, "nft -c -f {}"],
+                [/condor\/50-thesis-cluster\.conf$/, "env CONDOR_CONFIG={} condor_config_val DAEMON_LIST"],
             ];
             const checker = checkers.find(([re]) => re.test(rel))?.[1];
-            if (checker) checks.push(`f=/tmp/golden/${rel}; ${checker} $f >/dev/null 2>&1 && echo "ok ${rel}" || echo "REFUSED ${rel}"`);
+            if (checker) checks.push(`${checker.replace("{}", `/tmp/golden/${rel}`)} >/dev/null 2>&1 && echo "ok ${rel}" || echo "REFUSED ${rel}"`);
         }
         const result = await ssh.run(out.nodes.cluster1, [...script, ...checks].join("\n"));
         const lines = result.trim().split("\n");
