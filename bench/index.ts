@@ -129,7 +129,7 @@ async function main(): Promise<void> {
             const ssh = new Ssh(out.adminPrivateKey, out.nodes);
             try {
                 const slots = Object.values(out.condorPool.executeSlots).reduce((a, b) => a + b, 0);
-                const jordi = (cmd: string) => ssh.run(out.nodes.cluster2, `runuser -l jordi -c ${JSON.stringify(cmd)}`, 1_200_000);
+                const jordi = (script: string) => ssh.runAs(out.nodes.cluster2, "jordi", script, 1_200_000);
                 // Every slot in the pool first, so both runs start alike.
                 await until(async () => (await jordi("condor_status -af Name | wc -l")).trim() === String(slots), 600_000, 1000);
                 await jordi("rm -rf ~/bench && mkdir ~/bench && cp /usr/local/share/thesis-cluster/condor/{myprog,myjob.condor} ~/bench/");

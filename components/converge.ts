@@ -59,7 +59,16 @@ export interface ManagedServiceArgs {
 }
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
-const sha256File = (p: string) => crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+const fileHashes = new Map<string, string>();
+/** A local file's SHA-256, read once per program run however many machines it goes to. */
+export function sha256File(p: string): string {
+    let h = fileHashes.get(p);
+    if (h === undefined) {
+        h = crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+        fileHashes.set(p, h);
+    }
+    return h;
+}
 const normMode = (m: string | undefined) => (m ?? "644").replace(/^0+(?=\d{3})/, "");
 
 /** The bash that installs the files and brings the unit up; idempotent, says what it changed. */

@@ -268,8 +268,6 @@ export class MachineLayer extends pulumi.ComponentResource {
             // The VM's host key is made here and handed to it by cloud-init, so it is pinned from the first login.
             const hostKey = new SshKeyPair(`${node.name}-host-key`, { comment: `root@${node.name}` }, { parent: this });
             const nics = nicPlan(cfg, node);
-            const seed = (keys: { hostPrivateKey: string; hostPublicKey: string; authorizedKey: string }) => vbox.cloudInit(cfg, args.stack, node, nics, keys);
-            const none = seed({ hostPrivateKey: "", hostPublicKey: "", authorizedKey: "" });
             const vm = new vbox.Machine(
                 node.name,
                 {
@@ -287,10 +285,9 @@ export class MachineLayer extends pulumi.ComponentResource {
                     userData: pulumi.secret(
                         pulumi
                             .all([hostKey.privateKey, hostKey.publicKey, args.publicKey])
-                            .apply(([hostPrivateKey, hostPublicKey, authorizedKey]) => seed({ hostPrivateKey, hostPublicKey, authorizedKey }).userData),
+                            .apply(([hostPrivateKey, hostPublicKey, authorizedKey]) => vbox.userData(cfg, args.stack, node, nics, { hostPrivateKey, hostPublicKey, authorizedKey })),
                     ),
-                    metaData: none.metaData,
-                    networkConfig: none.networkConfig,
+                    ...vbox.seedFiles(cfg, args.stack, node),
                 },
                 { parent: this, dependsOn: [hostOnly] },
             );

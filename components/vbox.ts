@@ -70,24 +70,27 @@ export function networkdUnit(nic: NicPlan): string {
     return render("cloud-init/eth.network.mustache", { name: nic.name, address: nic.address, gateway: nic.gateway });
 }
 
-/** The VM's cloud-init seed: host name, networkd files, its SSH host key, the stack's key. */
-export function cloudInit(
+const seedView = (cfg: ClusterConfig, stack: string, node: NodeSpec) => ({ name: node.name, stack, domain: cfg.frontDoor.domain });
+
+/** The VM's cloud-init user-data: host name, networkd files, its SSH host key, the stack's key. */
+export function userData(
     cfg: ClusterConfig,
     stack: string,
     node: NodeSpec,
     nics: NicPlan[],
     keys: { hostPrivateKey: string; hostPublicKey: string; authorizedKey: string },
-): { userData: string; metaData: string; networkConfig: string } {
-    const view = { name: node.name, stack, domain: cfg.frontDoor.domain };
-    return {
-        userData: render("cloud-init/user-data.mustache", {
-            ...view,
-            hostPrivateKey: indent(keys.hostPrivateKey, 4),
-            hostPublicKey: keys.hostPublicKey,
-            authorizedKey: keys.authorizedKey.trim(),
-            nics: nics.map((n) => ({ name: n.name, unit: indent(networkdUnit(n), 6) })),
-        }),
-        metaData: render("cloud-init/meta-data.mustache", view),
-        networkConfig: render("cloud-init/network-config.mustache", view),
-    };
+): string {
+    return render("cloud-init/user-data.mustache", {
+        ...seedView(cfg, stack, node),
+        hostPrivateKey: indent(keys.hostPrivateKey, 4),
+        hostPublicKey: keys.hostPublicKey,
+        authorizedKey: keys.authorizedKey.trim(),
+        nics: nics.map((n) => ({ name: n.name, unit: indent(networkdUnit(n), 6) })),
+    });
+}
+
+/** The seed's other two files, which hold no key: meta-data and network-config. */
+export function seedFiles(cfg: ClusterConfig, stack: string, node: NodeSpec): { metaData: string; networkConfig: string } {
+    const view = seedView(cfg, stack, node);
+    return { metaData: render("cloud-init/meta-data.mustache", view), networkConfig: render("cloud-init/network-config.mustache", view) };
 }

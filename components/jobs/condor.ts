@@ -75,17 +75,19 @@ export function condorConfig(cfg: ClusterConfig, node: NodeSpec): string | undef
     });
 }
 
+/** Writes the signing key, in the form HTCondor keeps it, to a new temporary file $new. */
+const ENCODE_KEY = `new=$(mktemp); condor_store_cred add -c -i ${KEY_PATH} -f "$new" >/dev/null`;
+
 /** Installs the signing key as HTCondor's pool password file, once per key. */
 export const POOL_KEY_SCRIPT = [
     "install -d -m 700 /etc/condor/passwords.d",
-    "new=$(mktemp)",
-    `condor_store_cred add -c -i ${KEY_PATH} -f "$new" >/dev/null`,
+    ENCODE_KEY,
     `if ! cmp -s "$new" ${POOL_PATH}; then install -m 600 "$new" ${POOL_PATH}; changed=1; echo "installed the pool signing key"; fi`,
     'rm -f "$new"',
 ].join("\n");
 
 /** Whether passwords.d/POOL holds the managed key (condor_store_cred's form is deterministic). */
-export const POOL_KEY_PROBE = `new=$(mktemp); condor_store_cred add -c -i ${KEY_PATH} -f "$new" >/dev/null 2>&1; cmp -s "$new" ${POOL_PATH} && echo "pool signing key installed" || echo "pool signing key differs"; rm -f "$new"`;
+export const POOL_KEY_PROBE = `${ENCODE_KEY} 2>&1; cmp -s "$new" ${POOL_PATH} && echo "pool signing key installed" || echo "pool signing key differs"; rm -f "$new"`;
 
 export class CondorPool extends pulumi.ComponentResource {
     public readonly services: Record<string, ManagedService> = {};

@@ -7,12 +7,10 @@
  * are written as MOSIX's configuration files instead: /etc/mosix/mosix.map and
  * /etc/mosix/secret, the secret generated and kept as a Pulumi secret.
  */
-import * as crypto from "crypto";
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig } from "../config";
-import { ManagedService } from "../converge";
+import { ManagedService, sha256File } from "../converge";
 import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
 import { q } from "../shell";
@@ -58,7 +56,7 @@ export class Mosix extends pulumi.ComponentResource {
             this.registerOutputs({});
             return;
         }
-        const hash = crypto.createHash("sha256").update(fs.readFileSync(tarball)).digest("hex");
+        const hash = sha256File(tarball);
         const secret = new RandomSecret(`${name}-secret`, { length: 32 }, { parent: this });
         for (const node of cfg.mosix.nodes) {
             this.services[node] = new ManagedService(

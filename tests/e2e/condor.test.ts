@@ -20,10 +20,7 @@ describe("HTCondor pool (tests 5.4)", () => {
     const compute = ["cluster2", "cluster3", "cluster4", "cluster5"];
     const figures: Record<string, string> = {};
     // jordi, a NIS user, works on cluster2, the submit node of these tests.
-    const asUser = (node: NodeOutput, script: string, timeoutMs: number) =>
-        // The script travels base64-encoded, so no shell on the way expands it.
-        ssh.run(node, `runuser -l jordi -c "$(echo ${Buffer.from(script).toString("base64")} | base64 -d)"`, timeoutMs);
-    const asJordi = (script: string, timeoutMs = 60_000) => asUser(out.nodes.cluster2, script, timeoutMs);
+    const asJordi = (script: string, timeoutMs = 60_000) => ssh.runAs(out.nodes.cluster2, "jordi", script, timeoutMs);
     const kill = (machine: string) => {
         const pid = nspawnPid(names.stateDir, machine)!;
         for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
@@ -170,7 +167,7 @@ describe("HTCondor pool (tests 5.4)", () => {
         // With cluster1 dead, cluster2 is reached through master2.
         const m2 = out.nodes.master2.ssh;
         const cluster2 = { ...out.nodes.cluster2, ssh: { ...out.nodes.cluster2.ssh, proxy: { host: m2.host, port: m2.port, user: m2.user } } };
-        const asJordi = (script: string, timeoutMs = 60_000) => asUser(cluster2, script, timeoutMs);
+        const asJordi = (script: string, timeoutMs = 60_000) => ssh.runAs(cluster2, "jordi", script, timeoutMs);
         // Asked of master2's collector: tools try cluster1's first, and wait for it to time out.
         const negotiatorIn = async (cm: string) => (await asJordi(`condor_status -pool ${cm}.cluster -negotiator -af Name 2>/dev/null || true`).catch(() => "")).trim();
         kill("cluster1");

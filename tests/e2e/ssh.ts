@@ -57,6 +57,14 @@ export class Ssh {
         });
     }
 
+    /**
+     * Runs a bash script as `user` (a login shell) on a node, logged in as
+     * root; the script travels base64-encoded, so no shell on the way expands it.
+     */
+    runAs(node: NodeOutput, user: string, script: string, timeoutMs = 60_000): Promise<string> {
+        return this.run(node, `runuser -l ${user} -c "$(echo ${Buffer.from(script).toString("base64")} | base64 -d)"`, timeoutMs);
+    }
+
     /** Runs a command at host:port directly (e.g. the SSH front door on the VIP). */
     runAt(host: string, port: number, command: string, timeoutMs = 30_000, user = "root"): Promise<string> {
         return this.run({ ssh: { host, port, user } } as NodeOutput, command, timeoutMs);

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { installMocks, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, useStackConfig, valueOf } from "./mocks";
+import { installMocks, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig, valueOf } from "./mocks";
 import { stackConfig } from "./stackfiles";
 
 describe("program", () => {
@@ -45,7 +45,7 @@ describe("program", () => {
     });
 
     it("converges the same services as the lab stack (tests/golden/remote-commands.txt)", async () => {
-        for (let i = 0; i < 100 && !seen.some((r) => r.name === "condor-cluster5"); i++) await new Promise((r) => setTimeout(r, 50));
+        await registered(seen, "condor-cluster5");
         const { got, want } = remoteCommandsGolden(seen);
         expect(got).toEqual(want);
     });

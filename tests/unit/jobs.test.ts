@@ -4,7 +4,7 @@ import * as path from "path";
 import { parseClusterConfig } from "../../components/config";
 import { condorConfig } from "../../components/jobs/condor";
 import { installScript, mosixMap } from "../../components/jobs/mosix";
-import { installMocks, PROVIDER_OUTPUTS, Registered, useStackConfig } from "./mocks";
+import { installMocks, PROVIDER_OUTPUTS, Registered, registered, useStackConfig } from "./mocks";
 import { stackConfig } from "./stackfiles";
 
 describe("HTCondor pool config", () => {
@@ -80,7 +80,7 @@ describe("program with MOSIX on (unit tests only: MOSIX is not run here)", () =>
         useStackConfig({ ...stackConfig("local"), mosix: { tarball } });
         program = await import("../../index");
         // Registrations wait for their inputs: let the last ones land.
-        for (let i = 0; i < 100 && !seen.some((r) => r.name === "condor-cluster5") ; i++) await new Promise((r) => setTimeout(r, 50));
+        await registered(seen, "condor-cluster5");
     });
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

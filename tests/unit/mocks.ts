@@ -58,6 +58,11 @@ export function useStackConfig(config: Record<string, unknown>): void {
     pulumi.runtime.setAllConfig(all);
 }
 
+/** Waits until the mocked engine has seen a resource named `name` (registrations wait for their inputs). */
+export async function registered(seen: Registered[], name: string): Promise<void> {
+    for (let i = 0; i < 100 && !seen.some((r) => r.name === name); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Resolves an Output in a unit test. */
 export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => o.apply(resolve));

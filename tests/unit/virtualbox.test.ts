@@ -1,6 +1,6 @@
 import { parseClusterConfig } from "../../components/config";
 import { bootsFromNetwork } from "../../components/vbox";
-import { installMocks, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, useStackConfig } from "./mocks";
+import { installMocks, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig } from "./mocks";
 import { stackConfig } from "./stackfiles";
 
 /** Secret inputs arrive wrapped in the mocks. */
@@ -18,7 +18,7 @@ describe("program on the virtualbox backend (lab stack)", () => {
         );
         useStackConfig(stackConfig("lab"));
         program = await import("../../index");
-        for (let i = 0; i < 100 && !seen.some((r) => r.name === "condor-cluster5"); i++) await new Promise((r) => setTimeout(r, 50));
+        await registered(seen, "condor-cluster5");
     });
 
     const of = (type: string) => seen.filter((r) => r.type === type);

@@ -373,8 +373,7 @@ func (Machine) Update(ctx context.Context, req infer.UpdateRequest[MachineArgs, 
 	if !o.found {
 		return infer.UpdateResponse[MachineState]{Output: state}, fmt.Errorf("%s is not registered in VirtualBox: run `pulumi refresh`, then `pulumi up` makes it again", a.Name)
 	}
-	settings := len(o.drift(a)) > 0 && (o.memory != a.MemoryMb || o.cpus != a.Cpus || !inputs.Same(o.nics, a.Nics)) || a.NetworkBoot != req.State.NetworkBoot
-	if settings {
+	if o.memory != a.MemoryMb || o.cpus != a.Cpus || !inputs.Same(o.nics, a.Nics) || a.NetworkBoot != req.State.NetworkBoot {
 		if o.running {
 			if err := powerOff(ctx, a.Name); err != nil {
 				return infer.UpdateResponse[MachineState]{Output: state}, err

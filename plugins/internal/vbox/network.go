@@ -85,21 +85,30 @@ func configure(ctx context.Context, s HostOnlyNetworkState) error {
 	return nil
 }
 
+// hostOnly is VirtualBox's record of the named host-only interface; nil when there is none.
+func hostOnly(ctx context.Context, name string) (map[string]string, error) {
+	out, err := vboxmanage(ctx, "list", "hostonlyifs")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range records(out) {
+		if r["Name"] == name {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
 // Read reports the interface as VirtualBox has it now.
 func (HostOnlyNetwork) Read(ctx context.Context, req infer.ReadRequest[HostOnlyNetworkArgs, HostOnlyNetworkState]) (infer.ReadResponse[HostOnlyNetworkArgs, HostOnlyNetworkState], error) {
 	resp := infer.ReadResponse[HostOnlyNetworkArgs, HostOnlyNetworkState]{ID: req.ID, Inputs: req.Inputs, State: req.State}
-	out, err := vboxmanage(ctx, "list", "hostonlyifs")
-	if err != nil {
-		return resp, err
+	r, err := hostOnly(ctx, req.State.Interface)
+	if err != nil || r == nil {
+		// Gone: the next up makes it again.
+		return infer.ReadResponse[HostOnlyNetworkArgs, HostOnlyNetworkState]{}, err
 	}
-	for _, r := range records(out) {
-		if r["Name"] == req.State.Interface {
-			resp.State.HostAddress, resp.State.Netmask = r["IPAddress"], r["NetworkMask"]
-			return resp, nil
-		}
-	}
-	// Gone: the next up makes it again.
-	return infer.ReadResponse[HostOnlyNetworkArgs, HostOnlyNetworkState]{}, nil
+	resp.State.HostAddress, resp.State.Netmask = r["IPAddress"], r["NetworkMask"]
+	return resp, nil
 }
 
 // Diff compares the wanted address with the one VirtualBox reports, so an
@@ -113,18 +122,11 @@ func (HostOnlyNetwork) Diff(ctx context.Context, req infer.DiffRequest[HostOnlyN
 		diff["netmask"] = p.PropertyDiff{Kind: p.Update}
 	}
 	if req.State.Interface != "" {
-		if out, err := vboxmanage(ctx, "list", "hostonlyifs"); err == nil {
-			found := false
-			for _, r := range records(out) {
-				if r["Name"] == req.State.Interface {
-					found = true
-					if r["IPAddress"] != req.Inputs.HostAddress || r["NetworkMask"] != req.Inputs.Netmask {
-						diff["observed"] = p.PropertyDiff{Kind: p.Update}
-					}
-				}
-			}
-			if !found {
+		if r, err := hostOnly(ctx, req.State.Interface); err == nil {
+			if r == nil {
 				diff["interface"] = p.PropertyDiff{Kind: p.UpdateReplace}
+			} else if r["IPAddress"] != req.Inputs.HostAddress || r["NetworkMask"] != req.Inputs.Netmask {
+				diff["observed"] = p.PropertyDiff{Kind: p.Update}
 			}
 		}
 	}
@@ -147,20 +149,10 @@ func (HostOnlyNetwork) Delete(ctx context.Context, req infer.DeleteRequest[HostO
 		return infer.DeleteResponse{}, nil
 	}
 	if _, err := vboxmanage(ctx, "hostonlyif", "remove", req.State.Interface); err != nil {
-		out, lerr := vboxmanage(ctx, "list", "hostonlyifs")
-		if lerr == nil && !containsName(out, req.State.Interface) {
+		if r, lerr := hostOnly(ctx, req.State.Interface); lerr == nil && r == nil {
 			return infer.DeleteResponse{}, nil // already gone
 		}
 		return infer.DeleteResponse{}, err
 	}
 	return infer.DeleteResponse{}, nil
-}
-
-func containsName(out, name string) bool {
-	for _, r := range records(out) {
-		if r["Name"] == name {
-			return true
-		}
-	}
-	return false
 }
