@@ -28,8 +28,12 @@ export class HaproxyFarm extends pulumi.ComponentResource {
                     {
                         machine: machines[d],
                         files: [
-                            // The backup binds the VIP it does not hold yet.
-                            { path: SYSCTL, content: "net.ipv4.ip_nonlocal_bind = 1\n" },
+                            // HAProxy binds the VIP it does not hold yet per socket
+                            // (`transparent`); host-wide non-local binds stay off, since
+                            // with them every address looks local to a bind() probe and
+                            // HTCondor's HAD daemons on the two directors then take each
+                            // other for one process family and never agree (two negotiators).
+                            { path: SYSCTL, content: "# HAProxy binds the VIP per socket (transparent); host-wide non-local binds\n# would make HTCondor's HAD daemons on the directors split the pool.\nnet.ipv4.ip_nonlocal_bind = 0\n" },
                             {
                                 path: "/etc/haproxy/haproxy.cfg",
                                 content: pulumi.secret(password.value).apply((pw) => haproxyCfg(cfg, d, pw)),
@@ -40,7 +44,7 @@ export class HaproxyFarm extends pulumi.ComponentResource {
                         ],
                         after: `sysctl -q -p ${SYSCTL}`,
                         unit: "haproxy",
-                        probes: [{ script: "echo nonlocal_bind=$(sysctl -n net.ipv4.ip_nonlocal_bind)", expect: "nonlocal_bind=1" }],
+                        probes: [{ script: "echo nonlocal_bind=$(sysctl -n net.ipv4.ip_nonlocal_bind)", expect: "nonlocal_bind=0" }],
                     },
                     { parent: this },
                 ),

@@ -40,6 +40,17 @@ export function centralManagers(cfg: ClusterConfig): NodeSpec[] {
     return cfg.condor.highAvailability ? dirs : dirs.slice(0, 1);
 }
 
+/**
+ * HAD_CONNECTION_TIMEOUT for the central manager at `index` of `managers`, and
+ * the step interval HAD derives from it ((timeout x 2 x managers + 1) x 2 s,
+ * condor_had's StateMachine). Timeouts differ by manager so that no two HADs
+ * keep sending to each other at the same moments (see the config template).
+ */
+export function hadTiming(managers: number, index: number): { hadTimeout: number; hadCycle: number } {
+    const hadTimeout = 2 + Math.max(index, 0);
+    return { hadTimeout, hadCycle: (hadTimeout * 2 * managers + 1) * 2 };
+}
+
 /** A node's name in the cluster's DNS. */
 const fqdn = (cfg: ClusterConfig, node: string) => `${node}.${cfg.frontDoor.domain}`;
 
@@ -59,6 +70,7 @@ export function condorConfig(cfg: ClusterConfig, node: NodeSpec): string | undef
         condorHost: cms.map((_, i) => `$(CENTRAL_MANAGER${i + 1})`).join(", "),
         hadList: cms.map((_, i) => `$(CENTRAL_MANAGER${i + 1}):$(SHARED_PORT_PORT)`).join(", "),
         primary: cms[0].name,
+        ...hadTiming(cms.length, cms.findIndex((c) => c.name === node.name)),
         // The daemons of the central managers, by pool identity and address.
         managerIdentities: cms.map((n) => `condor@password/${n.addresses.internal}`).join(" "),
         address: node.addresses.internal,

@@ -51,6 +51,12 @@ describe("HTCondor pool (tests 5.4)", () => {
         return { cluster, seconds: (Date.now() - start) / 1000 };
     }
 
+    /** How many negotiator processes each director runs, e.g. "cluster1:1 master2:0". */
+    async function negotiatorProcesses(nodes = ["cluster1", "master2"]): Promise<string> {
+        const counts = await Promise.all(nodes.map(async (d) => `${d}:${(await ssh.run(out.nodes[d], "pgrep -c -f '^condor_negotiator' || true")).trim()}`));
+        return counts.join(" ");
+    }
+
     /** Per compute node, how many of a job directory's outputs ran there. */
     async function perNode(dir: string): Promise<Record<string, number>> {
         const hosts = (await asJordi(`cd ~/${dir} && grep -h "^I'm process id" results.output.* | sed 's/.* //' | sort | uniq -c`)).trim().split("\n");
@@ -88,7 +94,15 @@ describe("HTCondor pool (tests 5.4)", () => {
             return negotiator === "cluster1.cluster";
         }, 240_000, 1000).catch(() => NaN);
         expect(negotiator).toBe("cluster1.cluster");
-        figures.negotiator = `on cluster1 ${tNeg.toFixed(0)} s after the slots were listed (seen before it: ${[...seen].filter((n) => n !== "cluster1.cluster").join(", ") || "none"})`;
+        // One negotiator in the pool, not one per director: the backup's HAD hears the
+        // primary and stops its own (within two of its 26 s steps), and stays passive.
+        const tOne = await until(async () => (await negotiatorProcesses()) === "cluster1:1 master2:0", 120_000, 2000).catch(() => NaN);
+        expect(await negotiatorProcesses()).toBe("cluster1:1 master2:0");
+        await sleep(30_000);
+        expect(await negotiatorProcesses()).toBe("cluster1:1 master2:0");
+        figures.negotiator =
+            `on cluster1 ${tNeg.toFixed(0)} s after the slots were listed (seen before it: ${[...seen].filter((n) => n !== "cluster1.cluster").join(", ") || "none"}); ` +
+            `the only one running ${tOne.toFixed(0)} s later, still after 30 s`;
         // A user may read the pool, not run it: turning another node's startd off is refused.
         const refused = await asJordi("/usr/sbin/condor_off -startd -name cluster3.cluster 2>&1 || true");
         expect(refused).toMatch(/Failed to authenticate|DENIED|not authorized/i);
@@ -170,6 +184,7 @@ describe("HTCondor pool (tests 5.4)", () => {
         const asJordi = (script: string, timeoutMs = 60_000) => ssh.runAs(cluster2, "jordi", script, timeoutMs);
         // Asked of master2's collector: tools try cluster1's first, and wait for it to time out.
         const negotiatorIn = async (cm: string) => (await asJordi(`condor_status -pool ${cm}.cluster -negotiator -af Name 2>/dev/null || true`).catch(() => "")).trim();
+        expect(await negotiatorProcesses(["master2"])).toBe("master2:0");
         kill("cluster1");
         const t = await until(async () => (await negotiatorIn("master2")) === "master2.cluster", 300_000, 1000);
         figures.negotiatorTakeover = `${t.toFixed(0)} s after cluster1 was killed`;
@@ -179,9 +194,11 @@ describe("HTCondor pool (tests 5.4)", () => {
         expect((await asJordi("cd ~/ha && grep -l 'finished' results.output.* | wc -l")).trim()).toBe("8");
         console.log(`negotiator on master2 ${figures.negotiatorTakeover}`);
         await up();
-        // cluster1 back: the primary takes the negotiator again.
+        // cluster1 back: the primary takes the negotiator again, and master2 lets go of its own.
         const tBack = await until(async () => (await negotiatorIn("cluster1")) === "cluster1.cluster", 300_000, 1000);
-        figures.negotiatorBack = `on cluster1 ${tBack.toFixed(0)} s after it was booted again`;
+        const tAlone = await until(async () => (await negotiatorProcesses()) === "cluster1:1 master2:0", 120_000, 2000).catch(() => NaN);
+        expect(await negotiatorProcesses()).toBe("cluster1:1 master2:0");
+        figures.negotiatorBack = `on cluster1 ${tBack.toFixed(0)} s after it was booted again; master2's stopped ${tAlone.toFixed(0)} s later`;
     }, 1_800_000);
 
     it("reports no changes on a second up", async () => {

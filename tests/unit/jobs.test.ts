@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseClusterConfig } from "../../components/config";
-import { condorConfig } from "../../components/jobs/condor";
+import { condorConfig, hadTiming } from "../../components/jobs/condor";
 import { installScript, mosixMap } from "../../components/jobs/mosix";
 import { installMocks, PROVIDER_OUTPUTS, Registered, registered, useStackConfig } from "./mocks";
 import { stackConfig } from "./stackfiles";
@@ -23,6 +23,16 @@ describe("HTCondor pool config", () => {
         expect(ex).toContain("CENTRAL_MANAGER2 = master2.cluster");
         expect(ex).toContain("NETWORK_INTERFACE = 10.0.100.4");
         for (const n of ["nas", "san1"]) expect(condorConfig(cfg, node(n))).toBeUndefined();
+    });
+
+    it("gives each central manager's HAD its own timeout and cycle, the primary's the shortest", () => {
+        const timeout = (n: string) => Number(condorConfig(cfg, node(n))!.match(/^HAD_CONNECTION_TIMEOUT = (\d+)$/m)![1]);
+        expect(timeout("cluster1")).toBe(2);
+        expect(timeout("master2")).toBe(3);
+        // condor_had: step interval (timeout x 2 x managers + 1) x 2.
+        expect(hadTiming(2, 0)).toEqual({ hadTimeout: 2, hadCycle: 18 });
+        expect(hadTiming(2, 1)).toEqual({ hadTimeout: 3, hadCycle: 26 });
+        expect(condorConfig(cfg, node("master2"))).toContain("Here: 3 s, a step every 26 s.");
     });
 
     it("falls back to one central manager on the first director when HA is off", () => {
@@ -59,7 +69,7 @@ describe("HTCondor pool config", () => {
         expect(text).toContain("NEGOTIATOR_INTERVAL = 7\n");
         const plain = parseClusterConfig({ ...stackConfig("local"), condor: { tuned: false } });
         const untuned = condorConfig(plain, plain.nodes.find((x) => x.name === "cluster3")!)!;
-        expect(untuned).not.toMatch(/NEGOTIATOR_INTERVAL|NEGOTIATOR_CYCLE_DELAY|SCHEDD_INTERVAL|UPDATE_INTERVAL/);
+        expect(untuned).not.toMatch(/NEGOTIATOR_INTERVAL|NEGOTIATOR_MIN_INTERVAL|NEGOTIATOR_CYCLE_DELAY|SCHEDD_INTERVAL|SCHEDD_MIN_INTERVAL|UPDATE_INTERVAL/);
         expect(untuned).toContain("JOB_DEFAULT_LEASE_DURATION = 20\n");
     });
 });
