@@ -1,4 +1,5 @@
 import { hostNames } from "../../components/machines";
+import { jobTimes, negotiatorProcesses as negotiators } from "./condor";
 import { childrenOf, nspawnPid } from "./host";
 import { sleep, until } from "./probe";
 import { TempProject } from "./project";
@@ -51,12 +52,7 @@ describe("HTCondor pool (tests 5.4)", () => {
         return { cluster, seconds: (Date.now() - start) / 1000 };
     }
 
-    /** How many negotiator processes each director runs, e.g. "cluster1:1 master2:0". */
-    async function negotiatorProcesses(nodes = ["cluster1", "master2"]): Promise<string> {
-        const counts = await Promise.all(nodes.map(async (d) => `${d}:${(await ssh.run(out.nodes[d], "pgrep -c -f '^condor_negotiator' || true")).trim()}`));
-        return counts.join(" ");
-    }
-
+    const negotiatorProcesses = (directors?: string[]) => negotiators(ssh, out.nodes, directors);
     /** Per compute node, how many of a job directory's outputs ran there. */
     async function perNode(dir: string): Promise<Record<string, number>> {
         const hosts = (await asJordi(`cd ~/${dir} && grep -h "^I'm process id" results.output.* | sed 's/.* //' | sort | uniq -c`)).trim().split("\n");
@@ -118,14 +114,11 @@ describe("HTCondor pool (tests 5.4)", () => {
         expect(Object.keys(nodes).sort()).toEqual(compute);
         const slots = Object.values(out.condorPool.executeSlots).reduce((a, b) => a + b, 0);
         const ideal = Math.ceil(100 / slots) * 2;
-        // HTCondor's own times (whole seconds): queued, first start, last end.
-        const times = (await ssh.run(out.nodes.cluster2, `condor_history ${cluster} -af QDate JobStartDate CompletionDate`)).trim().split("\n").map((l) => l.split(/\s+/).map(Number));
-        const queued = Math.min(...times.map((t) => t[0]));
-        const firstStart = Math.min(...times.map((t) => t[1]));
-        const lastEnd = Math.max(...times.map((t) => t[2]));
+        // HTCondor's own times (whole seconds).
+        const t = await jobTimes(ssh, out.nodes.cluster2, cluster);
         figures.myjob =
             `cluster ${cluster}: 100 jobs in ${seconds.toFixed(1)} s submit to all done (ideal ${ideal} s for ${slots} slots, ${((seconds / ideal - 1) * 100).toFixed(0)}% over); ` +
-            `first start ${firstStart - queued} s after the submit, first start to last end ${lastEnd - firstStart} s; per node ${JSON.stringify(nodes)}`;
+            `first start ${t.firstStart} s after the submit, first start to last end ${t.span} s; per node ${JSON.stringify(nodes)}`;
         console.log(`myjob: ${figures.myjob}`);
     }, 960_000);
 

@@ -1,0 +1,31 @@
+/** The HTCondor pool as the e2e test and the bench read it: negotiators, and a job cluster's own times. */
+import { NodeOutput, Ssh } from "./ssh";
+
+/** How many negotiator processes each director runs, e.g. "cluster1:1 master2:0". */
+export async function negotiatorProcesses(ssh: Ssh, nodes: Record<string, NodeOutput>, directors = ["cluster1", "master2"]): Promise<string> {
+    const counts = await Promise.all(directors.map(async (d) => `${d}:${(await ssh.run(nodes[d], "pgrep -c -f '^condor_negotiator' || true")).trim()}`));
+    return counts.join(" ");
+}
+
+/** A finished job cluster in HTCondor's own clock (whole seconds): queued, first start, last end. */
+export interface JobTimes {
+    /** From the submit to the first job's start. */
+    firstStart: number;
+    /** From the first job's start to the last job's end. */
+    span: number;
+}
+
+/** Reads a finished cluster's times from condor_history on its submit node. */
+export async function jobTimes(ssh: Ssh, submitNode: NodeOutput, cluster: number): Promise<JobTimes> {
+    const rows = (await ssh.run(submitNode, `condor_history ${cluster} -af QDate JobStartDate CompletionDate`))
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/\s+/).map(Number));
+    if (rows.length === 0 || rows.some((r) => r.length !== 3 || r.some((n) => !Number.isFinite(n)))) {
+        throw new Error(`condor_history ${cluster}: no complete job times`);
+    }
+    const queued = Math.min(...rows.map((r) => r[0]));
+    const firstStart = Math.min(...rows.map((r) => r[1]));
+    const lastEnd = Math.max(...rows.map((r) => r[2]));
+    return { firstStart: firstStart - queued, span: lastEnd - firstStart };
+}
