@@ -80,25 +80,22 @@ describe("HTCondor pool (tests 5.4)", () => {
         expect(slots).toEqual(want);
         figures.slotsListed = `${slots.length} slots after ${t.toFixed(0)} s`;
         console.log(await asJordi("condor_status"));
-        // HAD runs one negotiator, and the primary's once it has settled: on a cold
-        // start the director whose HAD came up first may hold it for a while.
-        let negotiator = "";
+        // HAD runs one negotiator, the primary's once it has settled (on a cold start
+        // the director whose HAD came up first may hold it for a while). The
+        // processes on the directors are the truth; the collectors keep a dead
+        // negotiator's ad for a while.
         const seen = new Set<string>();
-        const tNeg = await until(async () => {
-            negotiator = (await asJordi("condor_status -negotiator -af Name")).trim();
-            if (negotiator !== "") seen.add(negotiator.replace(/\n/g, "+"));
-            return negotiator === "cluster1.cluster";
-        }, 240_000, 1000).catch(() => NaN);
-        expect(negotiator).toBe("cluster1.cluster");
-        // One negotiator in the pool, not one per director: the backup's HAD hears the
-        // primary and stops its own (within two of its 26 s steps), and stays passive.
-        const tOne = await until(async () => (await negotiatorProcesses()) === "cluster1:1 master2:0", 120_000, 2000).catch(() => NaN);
+        const tOne = await until(async () => {
+            const now = await negotiatorProcesses();
+            seen.add(now);
+            return now === "cluster1:1 master2:0";
+        }, 240_000, 2000).catch(() => NaN);
         expect(await negotiatorProcesses()).toBe("cluster1:1 master2:0");
+        expect((await asJordi("condor_status -negotiator -af Name")).trim().split("\n")).toContain("cluster1.cluster");
+        // And it stays one: the backup's HAD hears the primary at every step.
         await sleep(30_000);
         expect(await negotiatorProcesses()).toBe("cluster1:1 master2:0");
-        figures.negotiator =
-            `on cluster1 ${tNeg.toFixed(0)} s after the slots were listed (seen before it: ${[...seen].filter((n) => n !== "cluster1.cluster").join(", ") || "none"}); ` +
-            `the only one running ${tOne.toFixed(0)} s later, still after 30 s`;
+        figures.negotiator = `only cluster1's running ${tOne.toFixed(0)} s after the slots were listed, still 30 s later (seen: ${[...seen].join("; ")})`;
         // A user may read the pool, not run it: turning another node's startd off is refused.
         const refused = await asJordi("/usr/sbin/condor_off -startd -name cluster3.cluster 2>&1 || true");
         expect(refused).toMatch(/Failed to authenticate|DENIED|not authorized/i);
@@ -176,10 +173,12 @@ describe("HTCondor pool (tests 5.4)", () => {
         const cluster2 = { ...out.nodes.cluster2, ssh: { ...out.nodes.cluster2.ssh, proxy: { host: m2.host, port: m2.port, user: m2.user } } };
         const asJordi = (script: string, timeoutMs = 60_000) => ssh.runAs(cluster2, "jordi", script, timeoutMs);
         // Asked of master2's collector: tools try cluster1's first, and wait for it to time out.
-        const negotiatorIn = async (cm: string) => (await asJordi(`condor_status -pool ${cm}.cluster -negotiator -af Name 2>/dev/null || true`).catch(() => "")).trim();
+        // (It still lists cluster1's negotiator for a while: a killed daemon does not withdraw its ad.)
+        const negotiatorIn = async (cm: string) => (await asJordi(`condor_status -pool ${cm}.cluster -negotiator -af Name 2>/dev/null || true`).catch(() => "")).trim().split("\n");
         expect(await negotiatorProcesses(["master2"])).toBe("master2:0");
         kill("cluster1");
-        const t = await until(async () => (await negotiatorIn("master2")) === "master2.cluster", 300_000, 1000);
+        const t = await until(async () => (await negotiatorIn("master2")).includes("master2.cluster"), 300_000, 1000);
+        expect(await negotiatorProcesses(["master2"])).toBe("master2:1");
         figures.negotiatorTakeover = `${t.toFixed(0)} s after cluster1 was killed`;
         await asJordi("rm -rf ~/ha && mkdir ~/ha && cp /usr/local/share/thesis-cluster/condor/myprog ~/ha/ && cd ~/ha && printf 'executable = myprog\\narguments = ha 1\\noutput = results.output.$(Process)\\nlog = results.log\\nqueue 8\\n' > ha.sub");
         const cluster = Number((await asJordi("cd ~/ha && condor_submit ha.sub")).match(/submitted to cluster (\d+)/)![1]);
@@ -188,9 +187,10 @@ describe("HTCondor pool (tests 5.4)", () => {
         console.log(`negotiator on master2 ${figures.negotiatorTakeover}`);
         await up();
         // cluster1 back: the primary takes the negotiator again, and master2 lets go of its own.
-        const tBack = await until(async () => (await negotiatorIn("cluster1")) === "cluster1.cluster", 300_000, 1000);
-        const tAlone = await until(async () => (await negotiatorProcesses()) === "cluster1:1 master2:0", 120_000, 2000).catch(() => NaN);
+        const tBack = await until(async () => (await negotiatorProcesses()).startsWith("cluster1:1"), 300_000, 1000);
+        const tAlone = await until(async () => (await negotiatorProcesses()) === "cluster1:1 master2:0", 120_000, 1000).catch(() => NaN);
         expect(await negotiatorProcesses()).toBe("cluster1:1 master2:0");
+        expect(await negotiatorIn("cluster1")).toContain("cluster1.cluster");
         figures.negotiatorBack = `on cluster1 ${tBack.toFixed(0)} s after it was booted again; master2's stopped ${tAlone.toFixed(0)} s later`;
     }, 1_800_000);
 
