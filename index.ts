@@ -28,17 +28,17 @@ const layer = new MachineLayer("cluster", {
 });
 
 const frontDoor = new FrontDoor("front-door", { cfg, machines: layer.machines });
-// Peers and clients find the SAN nodes by name: after dnsmasq and resolv.conf.
-const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
+// Peers and clients find the SAN nodes by name: after dnsmasq, resolv.conf and the VIP.
+const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
 // Homes live on the shared home base: the master makes them once it is mounted.
 const bond = new NicBond("bond", { cfg, machines: layer.machines });
 // The nas serves /home as /nfs; NIS (rpcbind) comes up alongside on the same node.
-const nfs = new NfsExport("nfs", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
+const nfs = new NfsExport("nfs", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
 const nis = new NisDomain("nis", { cfg, machines: layer.machines, dependsOn: [gluster] });
 // Jobs run as NIS users in their shared homes; managers are found by name.
-const condor = new CondorPool("condor", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns, nis] });
+const condor = new CondorPool("condor", { cfg, machines: layer.machines, dependsOn: [...frontDoor.names, nis] });
 // Off unless the user supplies a MOSIX tarball.
-const mosix = new Mosix("mosix", { cfg, machines: layer.machines, dependsOn: [frontDoor.dns] });
+const mosix = new Mosix("mosix", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
 
 export const adminPublicKey = adminKey.publicKey;
 /** For other stacks and tools that log in to the machines; a Pulumi secret. */

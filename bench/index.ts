@@ -81,7 +81,7 @@ async function main(): Promise<void> {
         const memBefore = memAvailableMiB();
         rows.push({ what: "cold up, 10 machines + every service", seconds: await time(() => up()), target: "< 180 s" });
         const memUsed = memBefore - memAvailableMiB();
-        rows.push({ what: "no-op up", seconds: await time(() => up("--expect-no-changes")), target: "< 30 s" });
+        rows.push({ what: "no-op up, right after the cold up", seconds: await time(() => up("--expect-no-changes")), target: "< 30 s" });
         rows.push({ what: "no-op preview", seconds: await time(() => project.ok(["preview", "--stack", stack, "--expect-no-changes"])) });
 
         const pid = nspawnPid(names.stateDir, "cluster3");
@@ -169,6 +169,9 @@ async function main(): Promise<void> {
         });
         await project.ok(["config", "rm", "--path", "condor.tuned", "--stack", stack]);
         await up();
+        // The same no-op up as above, now on machines that have long settled (the
+        // first runs while HTCondor, HAD and Gluster are still starting up).
+        rows.push({ what: "no-op up, settled machines", seconds: await time(() => up("--expect-no-changes")), target: "< 30 s" });
 
         rows.push({ what: "destroy, 10 machines", seconds: await time(destroy) });
 

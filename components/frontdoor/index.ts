@@ -11,6 +11,13 @@ export class FrontDoor extends pulumi.ComponentResource {
     public readonly haproxy: HaproxyFarm;
     public readonly vrrp: VrrpPair;
     public readonly nat: NatGateway;
+    /**
+     * What name lookups need: dnsmasq with every node's resolv.conf, and the
+     * internal VIP those name first. Before the VIP exists every lookup waits
+     * out its timeout on it before asking a director (seen: glusterd's peers
+     * and hooks then took minutes for a volume).
+     */
+    public readonly names: pulumi.Resource[];
     /** `ssh -p PORT user@HOST` lands on a compute node, round robin. */
     public readonly sshEndpoint: { host: string; port: number };
     public readonly statsUrl: string;
@@ -23,6 +30,7 @@ export class FrontDoor extends pulumi.ComponentResource {
         // keepalived follows HAProxy: install it once HAProxy runs.
         this.vrrp = new VrrpPair("vrrp", args, { parent: this, dependsOn: [this.haproxy] });
         this.nat = new NatGateway("nat", args, { parent: this });
+        this.names = [this.dns, this.vrrp];
         const vip = cfg.networks.external.vip;
         this.sshEndpoint = { host: vip, port: cfg.frontDoor.sshPort };
         this.statsUrl = `http://${vip}:${cfg.frontDoor.statsPort}/haproxy?stats`;
