@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostNames } from "../components/machines";
-import { jobTimes, negotiatorProcesses } from "../tests/e2e/condor";
+import { clusterOf, jobTimes, myjobIdeal, negotiatorProcesses } from "../tests/e2e/condor";
 import { childrenOf, nspawnPid } from "../tests/e2e/host";
 import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";
 import { TempProject } from "../tests/e2e/project";
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
         // alternate, round after round, each on a settled pool (every slot
         // listed, one negotiator running), so neither gets the quieter host.
         const runs: Record<"defaults" | "tuned", { seconds: number; firstStart: number; span: number }[]> = { defaults: [], tuned: [] };
-        let slots = 0;
+        let myjob = { slots: 0, ideal: 0 };
         for (let round = 1; round <= CONDOR_ROUNDS; round++) {
             for (const tuned of [false, true]) {
                 progress(`HTCondor round ${round}/${CONDOR_ROUNDS}: 100 jobs of 2 s, ${tuned ? "tuned" : "HTCondor's defaults"}`);
@@ -141,14 +141,14 @@ async function main(): Promise<void> {
                 };
                 const ssh = new Ssh(out.adminPrivateKey, out.nodes);
                 try {
-                    slots = Object.values(out.condorPool.executeSlots).reduce((a, b) => a + b, 0);
+                    myjob = myjobIdeal(out.condorPool.executeSlots);
                     const jordi = (script: string) => ssh.runAs(out.nodes.cluster2, "jordi", script, 1_200_000);
-                    await until(async () => (await jordi("condor_status -af Name | wc -l")).trim() === String(slots), 600_000, 1000);
+                    await until(async () => (await jordi("condor_status -af Name | wc -l")).trim() === String(myjob.slots), 600_000, 1000);
                     await until(async () => (await negotiatorProcesses(ssh, out.nodes)) === "cluster1:1 master2:0", 300_000, 2000);
                     await jordi("rm -rf ~/bench && mkdir ~/bench && cp /usr/local/share/thesis-cluster/condor/{myprog,myjob.condor} ~/bench/");
                     let cluster = 0;
                     const seconds = await time(async () => {
-                        cluster = Number((await jordi("cd ~/bench && condor_submit myjob.condor")).match(/submitted to cluster (\d+)/)![1]);
+                        cluster = clusterOf(await jordi("cd ~/bench && condor_submit myjob.condor"));
                         await jordi("cd ~/bench && condor_wait -wait 1200 results.log >/dev/null");
                     });
                     runs[tuned ? "tuned" : "defaults"].push({ seconds, ...(await jobTimes(ssh, out.nodes.cluster2, cluster)) });
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
                 }
             }
         }
-        const ideal = Math.ceil(100 / slots) * 2;
+        const { slots, ideal } = myjob;
         const throughput = (["defaults", "tuned"] as const).map((k) => {
             const r = runs[k];
             const med = median(r.map((x) => x.seconds));

@@ -1,5 +1,5 @@
 import { hostNames } from "../../components/machines";
-import { jobTimes, negotiatorProcesses as negotiators } from "./condor";
+import { clusterOf, jobTimes, myjobIdeal, negotiatorProcesses as negotiators } from "./condor";
 import { childrenOf, nspawnPid } from "./host";
 import { sleep, until } from "./probe";
 import { TempProject } from "./project";
@@ -46,7 +46,7 @@ describe("HTCondor pool (tests 5.4)", () => {
         await asJordi(`rm -rf ~/${dir} && mkdir ~/${dir} && cp ${files.map((f) => `/usr/local/share/thesis-cluster/condor/${f}`).join(" ")} ~/${dir}/`);
         const start = Date.now();
         const submitted = await asJordi(`cd ~/${dir} && condor_submit ${submitFile}`);
-        const cluster = Number(submitted.match(/submitted to cluster (\d+)/)![1]);
+        const cluster = clusterOf(submitted);
         if (during) await during(cluster);
         await asJordi(`cd ~/${dir} && condor_wait -wait 900 results.log ${cluster} >/dev/null`, 960_000);
         return { cluster, seconds: (Date.now() - start) / 1000 };
@@ -109,8 +109,7 @@ describe("HTCondor pool (tests 5.4)", () => {
         expect(done.split("\n")).toEqual(["100", "jordi"]);
         const nodes = await perNode("myjob");
         expect(Object.keys(nodes).sort()).toEqual(compute);
-        const slots = Object.values(out.condorPool.executeSlots).reduce((a, b) => a + b, 0);
-        const ideal = Math.ceil(100 / slots) * 2;
+        const { slots, ideal } = myjobIdeal(out.condorPool.executeSlots);
         // HTCondor's own times (whole seconds).
         const t = await jobTimes(ssh, out.nodes.cluster2, cluster);
         figures.myjob =
@@ -121,7 +120,7 @@ describe("HTCondor pool (tests 5.4)", () => {
 
     it("resumes the self-checkpointing pi job from its checkpoint after it is vacated mid-run", async () => {
         await asJordi("rm -rf ~/pi && mkdir ~/pi && cd ~/pi && cp /usr/local/share/thesis-cluster/condor/pi.c /usr/local/share/thesis-cluster/condor/pi.sub . && gcc -O2 -o pi pi.c");
-        const cluster = Number((await asJordi("cd ~/pi && condor_submit pi.sub")).match(/submitted to cluster (\d+)/)![1]);
+        const cluster = clusterOf(await asJordi("cd ~/pi && condor_submit pi.sub"));
         // The first checkpoint reaches the submit node's spool, then the job is vacated.
         const spool = (await ssh.run(out.nodes.cluster2, "condor_config_val SPOOL")).trim();
         const ckpt = `${spool}/${cluster % 10000}/0/cluster${cluster}.proc0.subproc0/pi.ckpt`;
@@ -181,7 +180,7 @@ describe("HTCondor pool (tests 5.4)", () => {
         expect(await negotiatorProcesses(["master2"])).toBe("master2:1");
         figures.negotiatorTakeover = `${t.toFixed(0)} s after cluster1 was killed`;
         await asJordi("rm -rf ~/ha && mkdir ~/ha && cp /usr/local/share/thesis-cluster/condor/myprog ~/ha/ && cd ~/ha && printf 'executable = myprog\\narguments = ha 1\\noutput = results.output.$(Process)\\nlog = results.log\\nqueue 8\\n' > ha.sub");
-        const cluster = Number((await asJordi("cd ~/ha && condor_submit ha.sub")).match(/submitted to cluster (\d+)/)![1]);
+        const cluster = clusterOf(await asJordi("cd ~/ha && condor_submit ha.sub"));
         await asJordi(`cd ~/ha && condor_wait -wait 300 results.log ${cluster} >/dev/null`, 360_000);
         expect((await asJordi("cd ~/ha && grep -l 'finished' results.output.* | wc -l")).trim()).toBe("8");
         console.log(`negotiator on master2 ${figures.negotiatorTakeover}`);

@@ -21,11 +21,24 @@ export async function jobTimes(ssh: Ssh, submitNode: NodeOutput, cluster: number
         .trim()
         .split("\n")
         .map((l) => l.split(/\s+/).map(Number));
-    if (rows.length === 0 || rows.some((r) => r.length !== 3 || r.some((n) => !Number.isFinite(n)))) {
+    if (rows.some((r) => r.length !== 3 || r.some((n) => !Number.isFinite(n)))) {
         throw new Error(`condor_history ${cluster}: no complete job times`);
     }
     const queued = Math.min(...rows.map((r) => r[0]));
     const firstStart = Math.min(...rows.map((r) => r[1]));
     const lastEnd = Math.max(...rows.map((r) => r[2]));
     return { firstStart: firstStart - queued, span: lastEnd - firstStart };
+}
+
+/** The cluster id in condor_submit's output ("... submitted to cluster 7."). */
+export function clusterOf(submitOutput: string): number {
+    const m = submitOutput.match(/submitted to cluster (\d+)/);
+    if (!m) throw new Error(`condor_submit printed no cluster id: ${submitOutput.trim()}`);
+    return Number(m[1]);
+}
+
+/** The thesis' myjob (100 jobs of 2 s) on the pool's execute slots: the slots and the ideal makespan. */
+export function myjobIdeal(executeSlots: Record<string, number>): { slots: number; ideal: number } {
+    const slots = Object.values(executeSlots).reduce((a, b) => a + b, 0);
+    return { slots, ideal: Math.ceil(100 / slots) * 2 };
 }
