@@ -42,3 +42,26 @@ export function myjobIdeal(executeSlots: Record<string, number>): { slots: numbe
     const slots = Object.values(executeSlots).reduce((a, b) => a + b, 0);
     return { slots, ideal: Math.ceil(100 / slots) * 2 };
 }
+
+/**
+ * Waits (as `user` on the submit node) until every job of a cluster has left the
+ * queue, by its user log. If they have not within `seconds`, fails with what the
+ * queue and the log say of them, so a stuck job shows why.
+ */
+export async function waitForJobs(ssh: Ssh, submitNode: NodeOutput, user: string, dir: string, log: string, cluster: number, seconds: number): Promise<void> {
+    try {
+        await ssh.runAs(submitNode, user, `cd ${dir} && condor_wait -wait ${seconds} ${log} ${cluster} >/dev/null`, (seconds + 60) * 1000);
+    } catch (e) {
+        const report = await ssh
+            .runAs(
+                submitNode,
+                user,
+                `cd ${dir}; condor_q ${cluster} -totals | grep '^Total for query'; ` +
+                    `echo "ProcId JobStatus (1 idle, 2 running, 5 held) RemoteHost LastRemoteHost NumShadowStarts HoldReason:"; ` +
+                    `condor_q ${cluster} -af ProcId JobStatus RemoteHost LastRemoteHost NumShadowStarts HoldReason | head -12; ` +
+                    `echo "last events of ${log}:"; grep -E '^[0-9]{3} ' ${log} | tail -12`,
+            )
+            .catch((r: Error) => `(queue not readable: ${r.message})`);
+        throw new Error(`cluster ${cluster} not done after ${seconds} s: ${(e as Error).message.split("\n")[0]}\n${report}`);
+    }
+}
