@@ -51,6 +51,9 @@ export function hadTiming(managers: number, index: number): { hadTimeout: number
     return { hadTimeout, hadCycle: (hadTimeout * 2 * managers + 1) * 2 };
 }
 
+/** Seconds between a startd's ad updates: UPDATE_INTERVAL when tuned, HTCondor's default (300) otherwise. */
+export const updateInterval = (tuned: boolean) => (tuned ? 10 : 300);
+
 /** A node's name in the cluster's DNS. */
 const fqdn = (cfg: ClusterConfig, node: string) => `${node}.${cfg.frontDoor.domain}`;
 
@@ -79,6 +82,9 @@ export function condorConfig(cfg: ClusterConfig, node: NodeSpec): string | undef
         filesystemDomain: c.filesystemDomain,
         tuned: c.tuned,
         negotiatorInterval: c.negotiatorInterval,
+        updateInterval: updateInterval(c.tuned),
+        // The negotiator matches slots heard from this recently (see the template).
+        slotHeardWithin: 2 * updateInterval(c.tuned) + 5,
         jobLeaseSeconds: c.jobLeaseSeconds,
         centralManager: isCm,
         execute: isExecute,

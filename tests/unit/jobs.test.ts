@@ -35,6 +35,15 @@ describe("HTCondor pool config", () => {
         expect(condorConfig(cfg, node("master2"))).toContain("Here: 3 s, a step every 26 s.");
     });
 
+    it("has the negotiator match only slots heard from within two update intervals", () => {
+        // A dead node's slot ads outlive it in the collectors; see the template.
+        for (const n of ["cluster1", "master2"]) expect(condorConfig(cfg, node(n))).toContain("NEGOTIATOR_SLOT_CONSTRAINT = LastHeardFrom >= time() - 25\n");
+        expect(condorConfig(cfg, node("cluster2"))).toContain("UPDATE_INTERVAL = 10\n");
+        expect(condorConfig(cfg, node("cluster2"))).not.toContain("NEGOTIATOR_SLOT_CONSTRAINT");
+        const plain = parseClusterConfig({ ...stackConfig("local"), condor: { tuned: false } });
+        expect(condorConfig(plain, plain.nodes.find((x) => x.name === "cluster1")!)).toContain("NEGOTIATOR_SLOT_CONSTRAINT = LastHeardFrom >= time() - 605\n");
+    });
+
     it("falls back to one central manager on the first director when HA is off", () => {
         const single = parseClusterConfig({ ...stackConfig("local"), condor: { highAvailability: false } });
         const at = (n: string) => condorConfig(single, single.nodes.find((x) => x.name === n)!);
