@@ -1,5 +1,5 @@
 import { hostNames } from "../../components/machines";
-import { clusterOf, jobTimes, myjobIdeal, negotiatorProcesses as negotiators, waitForJobs } from "./condor";
+import { clusterOf, jobTimes, matchLogs, myjobIdeal, negotiatorProcesses as negotiators, waitForJobs } from "./condor";
 import { childrenOf, nspawnPid } from "./host";
 import { sleep, until } from "./probe";
 import { TempProject } from "./project";
@@ -117,6 +117,8 @@ describe("HTCondor pool (tests 5.4)", () => {
             `cluster ${cluster}: 100 jobs in ${seconds.toFixed(1)} s submit to all done (ideal ${ideal} s for ${slots} slots, ${((seconds / ideal - 1) * 100).toFixed(0)}% over); ` +
             `first start ${t.firstStart} s after the submit, first start to last end ${t.span} s; per node ${JSON.stringify(nodes)}`;
         console.log(`myjob: ${figures.myjob}`);
+        // A first match slower than a few negotiation cycles: what the daemons said meanwhile.
+        if (t.firstStart > 5) console.log(`myjob's first start waited ${t.firstStart} s:\n${await matchLogs(ssh, out.nodes, "cluster2", t)}`);
     }, 960_000);
 
     it("resumes the self-checkpointing pi job from its checkpoint after it is vacated mid-run", async () => {

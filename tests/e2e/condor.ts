@@ -13,6 +13,9 @@ export interface JobTimes {
     firstStart: number;
     /** From the first job's start to the last job's end. */
     span: number;
+    /** The submit and the first start, in seconds since the epoch. */
+    queuedAt: number;
+    firstStartAt: number;
 }
 
 /** Reads a finished cluster's times from condor_history on its submit node. */
@@ -27,7 +30,24 @@ export async function jobTimes(ssh: Ssh, submitNode: NodeOutput, cluster: number
     const queued = Math.min(...rows.map((r) => r[0]));
     const firstStart = Math.min(...rows.map((r) => r[1]));
     const lastEnd = Math.max(...rows.map((r) => r[2]));
-    return { firstStart: firstStart - queued, span: lastEnd - firstStart };
+    return { firstStart: firstStart - queued, span: lastEnd - firstStart, queuedAt: queued, firstStartAt: firstStart };
+}
+
+/**
+ * What the schedd (on the submit node) and the negotiators (on the directors) logged
+ * between a cluster's submit and its first start: the story of a slow first match.
+ */
+export async function matchLogs(ssh: Ssh, nodes: Record<string, NodeOutput>, submitNode: string, t: JobTimes, directors = ["cluster1", "master2"]): Promise<string> {
+    // Log lines start "MM/DD/YY HH:MM:SS"; compared as strings within the window.
+    const window = (file: string) =>
+        `from=$(date -d @${t.queuedAt - 1} '+%m/%d/%y %H:%M:%S'); to=$(date -d @${t.firstStartAt + 1} '+%m/%d/%y %H:%M:%S'); ` +
+        `awk -v f="$from" -v t="$to" '{ s = $1 " " $2 } s >= f && s <= t' ${file} 2>/dev/null | grep -v -e setEffectiveOwner -e 'Number of Active Workers' | head -100`;
+    const parts = [`${submitNode} SchedLog:\n${await ssh.run(nodes[submitNode], window("/var/log/condor/SchedLog"))}`];
+    for (const d of directors) {
+        const text = await ssh.run(nodes[d], window("/var/log/condor/NegotiatorLog")).catch((e: Error) => `(not readable: ${e.message.split("\n")[0]})`);
+        if (text.trim()) parts.push(`${d} NegotiatorLog:\n${text}`);
+    }
+    return parts.join("\n");
 }
 
 /** The cluster id in condor_submit's output ("... submitted to cluster 7."). */
