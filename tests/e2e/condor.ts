@@ -42,9 +42,11 @@ export async function matchLogs(ssh: Ssh, nodes: Record<string, NodeOutput>, sub
     const window = (file: string) =>
         `from=$(date -d @${t.queuedAt - 1} '+%m/%d/%y %H:%M:%S'); to=$(date -d @${t.firstStartAt + 1} '+%m/%d/%y %H:%M:%S'); ` +
         `awk -v f="$from" -v t="$to" '{ s = $1 " " $2 } s >= f && s <= t' ${file} 2>/dev/null | grep -v -e setEffectiveOwner -e 'Number of Active Workers' | head -100`;
-    const parts = [`${submitNode} SchedLog:\n${await ssh.run(nodes[submitNode], window("/var/log/condor/SchedLog"))}`];
+    // A diagnostic: a log that cannot be read is said so, not thrown.
+    const read = (node: string, file: string) => ssh.run(nodes[node], window(file)).catch((e: Error) => `(not readable: ${e.message.split("\n")[0]})`);
+    const parts = [`${submitNode} SchedLog:\n${await read(submitNode, "/var/log/condor/SchedLog")}`];
     for (const d of directors) {
-        const text = await ssh.run(nodes[d], window("/var/log/condor/NegotiatorLog")).catch((e: Error) => `(not readable: ${e.message.split("\n")[0]})`);
+        const text = await read(d, "/var/log/condor/NegotiatorLog");
         if (text.trim()) parts.push(`${d} NegotiatorLog:\n${text}`);
     }
     return parts.join("\n");
