@@ -76,9 +76,11 @@ describe("HTCondor pool config", () => {
         expect(text).toContain("ALLOW_WRITE = *@users.lab/10.0.100.0/24");
         expect(text).toContain("NUM_CPUS = 2\n");
         expect(text).toContain("NEGOTIATOR_INTERVAL = 7\n");
+        // The periodic cycle finds a submit; no RESCHEDULE handshake to deadlock with it.
+        expect(text).toContain("SCHEDD_SEND_RESCHEDULE = False\n");
         const plain = parseClusterConfig({ ...stackConfig("local"), condor: { tuned: false } });
         const untuned = condorConfig(plain, plain.nodes.find((x) => x.name === "cluster3")!)!;
-        expect(untuned).not.toMatch(/NEGOTIATOR_INTERVAL|NEGOTIATOR_MIN_INTERVAL|NEGOTIATOR_CYCLE_DELAY|SCHEDD_INTERVAL|SCHEDD_MIN_INTERVAL|UPDATE_INTERVAL/);
+        expect(untuned).not.toMatch(/NEGOTIATOR_INTERVAL|NEGOTIATOR_MIN_INTERVAL|NEGOTIATOR_CYCLE_DELAY|SCHEDD_INTERVAL|SCHEDD_MIN_INTERVAL|UPDATE_INTERVAL|SCHEDD_SEND_RESCHEDULE/);
         expect(untuned).toContain("JOB_DEFAULT_LEASE_DURATION = 20\n");
     });
 });
