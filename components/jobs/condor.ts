@@ -64,6 +64,7 @@ export function condorConfig(cfg: ClusterConfig, node: NodeSpec): string | undef
     const isExecute = cfg.roles.compute.includes(node.name);
     if (!isCm && !isExecute) return undefined;
     const c = cfg.condor;
+    const updates = updateInterval(c.tuned);
     return render("condor/thesis-cluster.conf.mustache", {
         poolName: c.poolName,
         name: node.name,
@@ -82,9 +83,9 @@ export function condorConfig(cfg: ClusterConfig, node: NodeSpec): string | undef
         filesystemDomain: c.filesystemDomain,
         tuned: c.tuned,
         negotiatorInterval: c.negotiatorInterval,
-        updateInterval: updateInterval(c.tuned),
+        updateInterval: updates,
         // The negotiator matches slots heard from this recently (see the template).
-        slotHeardWithin: 2 * updateInterval(c.tuned) + 5,
+        slotHeardWithin: 2 * updates + 5,
         jobLeaseSeconds: c.jobLeaseSeconds,
         centralManager: isCm,
         execute: isExecute,
