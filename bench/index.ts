@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostNames } from "../components/machines";
-import { clusterOf, jobTimes, myjobIdeal, negotiatorProcesses } from "../tests/e2e/condor";
+import { clusterOf, jobTimes, myjobIdeal, negotiatorProcesses, waitForJobs } from "../tests/e2e/condor";
 import { childrenOf, nspawnPid } from "../tests/e2e/host";
 import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";
 import { TempProject } from "../tests/e2e/project";
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
                     let cluster = 0;
                     const seconds = await time(async () => {
                         cluster = clusterOf(await jordi("cd ~/bench && condor_submit myjob.condor"));
-                        await jordi("cd ~/bench && condor_wait -wait 1200 results.log >/dev/null");
+                        await waitForJobs(ssh, out.nodes.cluster2, "jordi", "~/bench", "results.log", cluster, 1200);
                     });
                     runs[tuned ? "tuned" : "defaults"].push({ seconds, ...(await jobTimes(ssh, out.nodes.cluster2, cluster)) });
                 } finally {
