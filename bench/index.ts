@@ -19,7 +19,7 @@ import { hostNames } from "../components/machines";
 import { clusterOf, jobTimes, myjobIdeal, negotiatorProcesses, waitForJobs } from "../tests/e2e/condor";
 import { childrenOf, nspawnPid } from "../tests/e2e/host";
 import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";
-import { TempProject } from "../tests/e2e/project";
+import { lab, TempProject } from "../tests/e2e/project";
 import { NodeOutput, Ssh } from "../tests/e2e/ssh";
 
 const stack = "bench";
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
             progress(`failover with advert_int ${advert}`);
             await project.ok(["config", "set", "--path", "--type", "float", "frontDoor.vrrp.advertInterval", String(advert), "--stack", stack]);
             await up();
-            const vip = "192.168.1.200";
+            const vip = lab("external", 200);
             const holders = () => ["cluster1", "master2"].filter((m) => addressesOf(names.stateDir, m).includes(vip));
             await until(() => holders().join() === "cluster1", 30_000);
             let changes = 0;

@@ -4,7 +4,7 @@ import * as path from "path";
 import { hostNames } from "../../components/machines";
 import { childrenOf, nspawnPid } from "./host";
 import { addressesOf, outage, sleep, sshGreets, statsCsv, until } from "./probe";
-import { TempProject } from "./project";
+import { lab, TempProject } from "./project";
 import { NodeOutput, Ssh } from "./ssh";
 
 // The front door of thesis sections 3.1, 4.3.3 and 4.5, tested as in 5.3, on
@@ -45,9 +45,9 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
     const frontDoorHost = () => ssh.runAt(out.sshFrontDoor.host, out.sshFrontDoor.port, "hostname").then((h) => h.trim());
 
     it("publishes both VIPs, the SSH front door and the stats page, its password a secret", async () => {
-        expect(out.vips).toEqual({ internal: "10.0.100.200", external: "192.168.1.200" });
-        expect(out.sshFrontDoor).toEqual({ host: "192.168.1.200", port: 2000 });
-        expect(out.stats.url).toBe("http://192.168.1.200:9000/haproxy?stats");
+        expect(out.vips).toEqual({ internal: lab("internal", 200), external: lab("external", 200) });
+        expect(out.sshFrontDoor).toEqual({ host: lab("external", 200), port: 2000 });
+        expect(out.stats.url).toBe(`http://${lab("external", 200)}:9000/haproxy?stats`);
         expect(out.stats.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
         const plain = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json"]));
         expect(plain.stats.password).toBe("[secret]");
@@ -83,7 +83,7 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
     it("resolves every node's name on every node through dnsmasq", async () => {
         // Each name with its domain, a node's own from its /etc/hosts, the others from dnsmasq.
         const want = Object.entries(out.nodes).map(([n, o]) => `${o.addresses.internal} ${n}.cluster`);
-        want.push("10.0.100.200 gateway.cluster", "192.168.1.200 frontdoor.cluster");
+        want.push(`${lab("internal", 200)} gateway.cluster`, `${lab("external", 200)} frontdoor.cluster`);
         const names = [...Object.keys(out.nodes), "gateway", "frontdoor"];
         const lookup = `for n in ${names.join(" ")}; do getent hosts $n | awk '{print $1, $2}'; done`;
         let answers = 0;
@@ -110,15 +110,15 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
             seen.push((s.remoteAddress ?? "").replace(/^::ffff:/, ""));
             s.end();
         });
-        await new Promise<void>((r) => server.listen(0, "192.168.1.1", r));
+        await new Promise<void>((r) => server.listen(0, lab("external", 1), r));
         const port = (server.address() as net.AddressInfo).port;
         try {
-            await ssh.run(out.nodes.cluster2, `exec 3<>/dev/tcp/192.168.1.1/${port}; cat <&3`);
+            await ssh.run(out.nodes.cluster2, `exec 3<>/dev/tcp/${lab("external", 1)}/${port}; cat <&3`);
         } finally {
             server.close();
         }
         // cluster2 has no external address: the host sees cluster1's.
-        expect(seen).toEqual(["192.168.1.101"]);
+        expect(seen).toEqual([lab("external", 101)]);
     }, 120_000);
 
     it("moves both VIPs to master2 when cluster1 dies, and back to one holder when it returns", async () => {

@@ -1,8 +1,7 @@
 import * as fs from "fs";
 import { hostNames } from "../../components/machines";
 import { childrenOf, hostObjects, HostSnapshot, nspawnPid, timed } from "./host";
-import { stackConfig } from "../unit/stackfiles";
-import { TempProject } from "./project";
+import { lab, TempProject } from "./project";
 import { NodeOutput, Ssh } from "./ssh";
 
 // The `local` stack end to end, through the real CLI, language host and provider:
@@ -107,17 +106,17 @@ describe("local stack (systemd-nspawn machines)", () => {
         const r = await project.pulumi(["up", "--stack", stack, "--yes"]);
         expect(r.code).not.toBe(0);
         expect(r.stdout + r.stderr).toContain(
-            'thesis-cluster:nodes[7].addresses.internal: "10.0.200.6" is outside network internal (10.0.100.0/24)',
+            `thesis-cluster:nodes[7].addresses.internal: "10.0.200.6" is outside network internal (${lab("internal", 0)}/24)`,
         );
         expect(await count()).toBe(n);
-        await project.ok(["config", "set", "--path", "nodes[7].addresses.internal", "10.0.100.6", "--stack", stack]);
+        await project.ok(["config", "set", "--path", "nodes[7].addresses.internal", lab("internal", 6), "--stack", stack]);
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
     }, 600_000);
 
     it("serves as existing hosts to a second stack that consumes its outputs", async () => {
         // Backend `existing`: the same machines, described by this stack's outputs.
         const other = "e2e-existing";
-        const local = stackConfig("local");
+        const local = project.stackConfig(stack);
         const out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
         const byHost = Object.fromEntries(Object.entries(nodes).map(([name, n]) => [n.ssh.host, name]));
         await project.initStackWith(other, {

@@ -19,6 +19,29 @@ const projectFiles = [
     "plugins/VERSION",
 ];
 
+/**
+ * Test stacks copy the `local` stack's topology onto subnets of their own, so
+ * the tests run beside a user's `local` cluster (two stacks on one subnet are
+ * refused: the host would route one's traffic to the other).
+ */
+const localSubnets = { internal: "10.0.100.", external: "192.168.1." };
+export const testSubnets = { internal: "10.0.190.", external: "192.168.190." };
+
+/** The address HOST on a test stack's network NET, e.g. lab("internal", 200). */
+export function lab(net: keyof typeof testSubnets, host: number): string {
+    return testSubnets[net] + host;
+}
+
+/** The `local` stack file's text with its subnets moved to the test ones. */
+export function onTestSubnets(text: string): string {
+    let out = text;
+    for (const net of ["internal", "external"] as const) {
+        const from = new RegExp(`(?<![\\d.])${localSubnets[net].replace(/\./g, "\\.")}(?=\\d)`, "g");
+        out = out.replace(from, testSubnets[net]);
+    }
+    return out;
+}
+
 export interface RunResult {
     code: number;
     stdout: string;
@@ -58,9 +81,20 @@ export class TempProject {
     /** Creates stack NAME with the config of the committed stack file of FROM. */
     async initStack(name: string, from: string): Promise<void> {
         // Without the source stack's encryption salt, which belongs to its passphrase.
-        const text = fs.readFileSync(path.join(this.dir, `Pulumi.${from}.yaml`), "utf8");
-        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), text.replace(/^encryptionsalt:.*\n/m, ""));
+        let text = fs.readFileSync(path.join(this.dir, `Pulumi.${from}.yaml`), "utf8").replace(/^encryptionsalt:.*\n/m, "");
+        if (from === "local") text = onTestSubnets(text);
+        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), text);
         await this.ok(["stack", "init", name]);
+    }
+
+    /** The `thesis-cluster:*` config of stack NAME's file in this copy, keyed without namespace. */
+    stackConfig(name: string): Record<string, unknown> {
+        const doc = yaml.load(fs.readFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), "utf8")) as { config: Record<string, unknown> };
+        return Object.fromEntries(
+            Object.entries(doc.config)
+                .filter(([k]) => k.startsWith("thesis-cluster:"))
+                .map(([k, v]) => [k.slice("thesis-cluster:".length), v]),
+        );
     }
 
     /** Creates stack NAME with the given `thesis-cluster:*` config (keys without namespace). */
@@ -99,7 +133,10 @@ export class TempProject {
     async ok(args: string[], timeoutMs?: number): Promise<string> {
         const r = await this.pulumi(args, timeoutMs);
         if (r.code !== 0) {
-            throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+            // The CLI's error lines first: a log cut short still shows why.
+            const errors = [...new Set(`${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /\berror:/.test(l)).map((l) => l.trim()))];
+            const head = errors.length > 0 ? `\n${errors.slice(0, 8).join("\n")}\n--- output ---` : "";
+            throw new Error(`pulumi ${args.join(" ")} exited ${r.code}${head}\n${r.stdout}\n${r.stderr}`);
         }
         return r.stdout;
     }

@@ -5,7 +5,7 @@ import * as path from "path";
 import { hostNames } from "../../components/machines";
 import { childrenOf, nspawnPid } from "./host";
 import { until } from "./probe";
-import { TempProject } from "./project";
+import { lab, testSubnets, TempProject } from "./project";
 import { NodeOutput, Ssh } from "./ssh";
 
 // Storage and identity (thesis sections 4.2, 4.4, 4.6.1; tests 5.1 and 5.2) on the local stack.
@@ -103,7 +103,7 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         expect(preview.code).not.toBe(0);
         expect(preview.stdout).toMatch(/gluster-volumes\s+update\s+\[diff: ~observed\].*now: gv1 auth\.allow=\*/);
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
-        expect((await ssh.run(out.nodes.san1, "gluster volume get gv1 auth.allow | awk 'NR>2 {print $2}'")).trim()).toBe("10.0.100.*");
+        expect((await ssh.run(out.nodes.san1, "gluster volume get gv1 auth.allow | awk 'NR>2 {print $2}'")).trim()).toBe(`${testSubnets.internal}*`);
     }, 300_000);
 
     it("knows the NIS user jordi on every node, home on the shared volume", async () => {
@@ -140,13 +140,13 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
     }, 120_000);
 
     it("serves the nas' /home as /nfs, written and read back from a compute node with the userspace client", async () => {
-        expect(out.nfsExport.export).toBe("10.0.100.100:/nfs");
+        expect(out.nfsExport.export).toBe(`${lab("internal", 100)}:/nfs`);
         // This kernel has no NFS client: every node says so instead of pretending a mount.
         for (const [node, how] of Object.entries(out.nfsExport.clients)) {
             expect([node, how]).toEqual([node, expect.stringMatching(/^no NFS client in this kernel: \/nfs is not mounted/)]);
         }
         const stamp = `nfs-e2e-${Date.now()}`;
-        const url = (p: string) => `'nfs://10.0.100.100/nfs/${p}?version=4'`;
+        const url = (p: string) => `'nfs://${lab("internal", 100)}/nfs/${p}?version=4'`;
         // root is squashed: it cannot write at the top of the export...
         const denied = await ssh.run(out.nodes.cluster4, `echo x > /tmp/${stamp}; nfs-cp /tmp/${stamp} ${url(stamp)} 2>&1 || true`);
         expect(denied).toContain("NFS4ERR_ACCESS");
@@ -172,12 +172,12 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         // Thesis test 5.2 needs the bonding driver; here it is absent, so the output says so.
         const bondingHere = (await ssh.run(out.nodes.nas, "ip link add tcbondprobe type bond 2>/dev/null && ip link del tcbondprobe && echo yes || echo no")).trim();
         if (bondingHere === "no") {
-            expect(out.bonds).toEqual({ nas: "bond0: not possible here, this kernel has no bonding driver; eth0 carries 10.0.100.100 alone" });
+            expect(out.bonds).toEqual({ nas: `bond0: not possible here, this kernel has no bonding driver; eth0 carries ${lab("internal", 100)} alone` });
         } else {
             expect(out.bonds.nas).toMatch(/^bond0: IEEE 802.3ad Dynamic link aggregation over eth0 eth1$/);
         }
         figures.bond = out.bonds.nas;
-        expect((await ssh.run(out.nodes.nas, "ip -4 -br addr show | awk '{print $3}' | grep -c '^10.0.100.100/24$'")).trim()).toBe("1");
+        expect((await ssh.run(out.nodes.nas, `ip -4 -br addr show | awk '{print $3}' | grep -cx '${lab("internal", 100)}/24'`)).trim()).toBe("1");
     }, 60_000);
 
     it("removes a user dropped from the config from every node", async () => {
