@@ -562,7 +562,8 @@ func waitForSSH(ctx context.Context, a MachineArgs, paths machinePaths) error {
 	var last error
 	for time.Now().Before(deadline) {
 		if _, ok := runningPid(paths); !ok {
-			return fmt.Errorf("machine %s stopped while booting; console log %s:\n%s", a.Name, paths.log, tail(paths.log, 15))
+			console := tail(paths.log, 15)
+			return fmt.Errorf("machine %s stopped while booting%s; console log %s:\n%s", a.Name, bootHint(console), paths.log, console)
 		}
 		if ns, ok := guestNetns(paths); !ok {
 			last = errors.New("the machine's init has not started yet")
@@ -579,6 +580,18 @@ func waitForSSH(ctx context.Context, a MachineArgs, paths machinePaths) error {
 		}
 	}
 	return fmt.Errorf("machine %s: sshd on %s did not answer within 4 minutes (%v); console log %s", a.Name, addr, last, paths.log)
+}
+
+// bootHint names the host limit behind a known boot failure. Every machine's
+// systemd takes about ten inotify instances, all counted against root's
+// fs.inotify.max_user_instances (128 on a stock kernel: about a dozen machines).
+func bootHint(console string) string {
+	if !strings.Contains(console, "Too many open files") {
+		return ""
+	}
+	limit, _ := os.ReadFile("/proc/sys/fs/inotify/max_user_instances")
+	return fmt.Sprintf(": the host ran out of inotify instances (fs.inotify.max_user_instances = %s); "+
+		"raise it, e.g. sysctl -w fs.inotify.max_user_instances=1024 (scripts/prereqs does)", strings.TrimSpace(string(limit)))
 }
 
 func tail(path string, n int) string {

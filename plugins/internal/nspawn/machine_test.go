@@ -94,3 +94,13 @@ func TestMachineArgsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestBootHintNamesTheInotifyLimit(t *testing.T) {
+	console := "Failed to create control group inotify object: Too many open files\nFailed to allocate manager object: Too many open files"
+	if got := bootHint(console); !strings.Contains(got, "fs.inotify.max_user_instances = ") || !strings.Contains(got, "sysctl -w") {
+		t.Errorf("bootHint(out of inotify instances) = %q", got)
+	}
+	if got := bootHint("Failed to mount /sys: Permission denied"); got != "" {
+		t.Errorf("bootHint(other failure) = %q, want nothing", got)
+	}
+}
