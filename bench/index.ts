@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostNames } from "../components/machines";
-import { clusterOf, jobTimes, myjobIdeal, negotiatorProcesses, waitForJobs } from "../tests/e2e/condor";
+import { clusterOf, jobTimes, myjobIdeal, negotiatorCycledSinceReconfig, negotiatorProcesses, waitForJobs } from "../tests/e2e/condor";
 import { childrenOf, nspawnPid } from "../tests/e2e/host";
 import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";
 import { lab, TempProject } from "../tests/e2e/project";
@@ -145,6 +145,8 @@ async function main(): Promise<void> {
                     const jordi = (script: string) => ssh.runAs(out.nodes.cluster2, "jordi", script, 1_200_000);
                     await until(async () => (await jordi("condor_status -af Name | wc -l")).trim() === String(myjob.slots), 600_000, 1000);
                     await until(async () => (await negotiatorProcesses(ssh, out.nodes)) === "cluster1:1 master2:0", 300_000, 2000);
+                    // The switch is a reconfig: wait out one cycle at the old interval (see negotiatorCycledSinceReconfig).
+                    await until(() => negotiatorCycledSinceReconfig(ssh, out.nodes.cluster1), 120_000, 1000);
                     await jordi("rm -rf ~/bench && mkdir ~/bench && cp /usr/local/share/thesis-cluster/condor/{myprog,myjob.condor} ~/bench/");
                     let cluster = 0;
                     const seconds = await time(async () => {

@@ -7,6 +7,18 @@ export async function negotiatorProcesses(ssh: Ssh, nodes: Record<string, NodeOu
     return counts.join(" ");
 }
 
+/**
+ * Whether the negotiator on NODE has begun a cycle since it last re-read its
+ * config. A reconfig does not re-arm the negotiator's cycle timer: a shorter
+ * NEGOTIATOR_INTERVAL takes effect only after one more cycle at the old one
+ * (seen: the first job after a switch from HTCondor's defaults to the tuned
+ * pool matched 33 s after its submit, when the old 60 s period ran out).
+ */
+export async function negotiatorCycledSinceReconfig(ssh: Ssh, node: NodeOutput): Promise<boolean> {
+    const script = "awk '/Got SIGHUP/ {h = NR} /Started Negotiation Cycle/ {c = NR} END {print (c > h) ? \"yes\" : \"no\"}' /var/log/condor/NegotiatorLog";
+    return (await ssh.run(node, script)).trim() === "yes";
+}
+
 /** A finished job cluster in HTCondor's own clock (whole seconds): queued, first start, last end. */
 export interface JobTimes {
     /** From the submit to the first job's start. */
