@@ -194,6 +194,9 @@ func (Machine) Create(
 	if err := requireRoot(); err != nil {
 		return infer.CreateResponse[MachineState]{}, err
 	}
+	if err := ownedElsewhere(req.Inputs); err != nil {
+		return infer.CreateResponse[MachineState]{}, err
+	}
 	state, err := ensureMachine(ctx, req.Inputs)
 	if err != nil && state.HostKey != "" {
 		// Something exists on the host: keep it in the state so that the next
@@ -202,6 +205,34 @@ func (Machine) Create(
 			infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
 	return infer.CreateResponse[MachineState]{ID: req.Inputs.Namespace, Output: state}, err
+}
+
+// ownedElsewhere refuses to create a machine where one of another stack
+// lives: the host-side names come from the stack name, so two copies of the
+// project with a stack of one name would take each other's machines. A
+// machine left by this stack's own interrupted run lets root in with this
+// stack's key, and is taken over.
+func ownedElsewhere(a MachineArgs) error {
+	keys, err := os.ReadFile(filepath.Join(a.paths().upper, "root", ".ssh", "authorized_keys"))
+	if err != nil {
+		return nil
+	}
+	for _, line := range strings.Split(string(keys), "\n") {
+		for _, k := range a.AuthorizedKeys {
+			if sameKey(line, k) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("machine %s: %s already holds a machine of another stack (its root takes none of this stack's keys); "+
+		"is a stack of the same name up from another copy of the project? Destroy that one, or give this stack another name",
+		a.Name, a.paths().dir)
+}
+
+// sameKey compares two authorized_keys lines by key type and key, not comment.
+func sameKey(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	return len(fa) >= 2 && len(fb) >= 2 && fa[0] == fb[0] && fa[1] == fb[1]
 }
 
 func devices(a MachineArgs) []string {

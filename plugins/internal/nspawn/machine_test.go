@@ -1,6 +1,8 @@
 package nspawn
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -102,5 +104,31 @@ func TestBootHintNamesTheInotifyLimit(t *testing.T) {
 	}
 	if got := bootHint("Failed to mount /sys: Permission denied"); got != "" {
 		t.Errorf("bootHint(other failure) = %q, want nothing", got)
+	}
+}
+
+func TestOwnedElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	a := MachineArgs{Name: "cluster1", StateDir: dir, AuthorizedKeys: []string{"ssh-ed25519 AAAAmine thesis-cluster-local"}}
+	if err := ownedElsewhere(a); err != nil {
+		t.Fatalf("nothing on the host yet: %v", err)
+	}
+	keys := filepath.Join(a.paths().upper, "root", ".ssh", "authorized_keys")
+	if err := os.MkdirAll(filepath.Dir(keys), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(s string) {
+		if err := os.WriteFile(keys, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ssh-ed25519 AAAAmine another-comment\n")
+	if err := ownedElsewhere(a); err != nil {
+		t.Errorf("this stack's own machine, left by an interrupted run: %v", err)
+	}
+	write("ssh-ed25519 AAAAtheirs thesis-cluster-local\n")
+	err := ownedElsewhere(a)
+	if err == nil || !strings.Contains(err.Error(), "another stack") || !strings.Contains(err.Error(), a.paths().dir) {
+		t.Errorf("another stack's machine: got %v", err)
 	}
 }

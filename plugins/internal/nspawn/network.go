@@ -69,7 +69,28 @@ func (Network) Create(
 	if err := requireRoot(); err != nil {
 		return infer.CreateResponse[NetworkState]{}, err
 	}
+	if ports := bridgePorts(req.Inputs.Bridge); len(ports) > 0 {
+		// Bridge names come from the stack name: a bridge with machines on it
+		// that this stack's state does not know belongs to a stack of the same
+		// name elsewhere (this stack records a bridge before any machine on it).
+		return infer.CreateResponse[NetworkState]{}, fmt.Errorf("bridge %s already exists with machines on it (%s): "+
+			"is a stack of the same name up from another copy of the project? Destroy that one, or give this stack another name",
+			req.Inputs.Bridge, strings.Join(ports, " "))
+	}
 	return infer.CreateResponse[NetworkState]{ID: req.Inputs.Bridge, Output: state}, ensureBridge(ctx, req.Inputs)
+}
+
+// bridgePorts lists the interfaces attached to a bridge, if it exists.
+func bridgePorts(bridge string) []string {
+	entries, err := os.ReadDir(filepath.Join("/sys/class/net", bridge, "brif"))
+	if err != nil {
+		return nil
+	}
+	ports := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ports = append(ports, e.Name())
+	}
+	return ports
 }
 
 type ipRoute struct {
