@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
+import { configOfStackFile } from "../unit/stackfiles";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -89,12 +90,7 @@ export class TempProject {
 
     /** The `thesis-cluster:*` config of stack NAME's file in this copy, keyed without namespace. */
     stackConfig(name: string): Record<string, unknown> {
-        const doc = yaml.load(fs.readFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), "utf8")) as { config: Record<string, unknown> };
-        return Object.fromEntries(
-            Object.entries(doc.config)
-                .filter(([k]) => k.startsWith("thesis-cluster:"))
-                .map(([k, v]) => [k.slice("thesis-cluster:".length), v]),
-        );
+        return configOfStackFile(fs.readFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), "utf8"));
     }
 
     /** Creates stack NAME with the given `thesis-cluster:*` config (keys without namespace). */

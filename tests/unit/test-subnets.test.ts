@@ -1,19 +1,14 @@
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
-import { NAMESPACE, parseClusterConfig } from "../../components/config";
+import { parseClusterConfig } from "../../components/config";
 import { lab, onTestSubnets, testSubnets } from "../e2e/project";
+import { configOfStackFile } from "./stackfiles";
 
 // The e2e stacks copy the `local` stack onto their own subnets, so they can run
 // beside a user's `local` cluster; the copy must keep the topology whole.
 describe("onTestSubnets", () => {
     const text = fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.local.yaml"), "utf8");
-    const config = (t: string) =>
-        parseClusterConfig(
-            Object.fromEntries(
-                Object.entries((yaml.load(t) as { config: Record<string, unknown> }).config).map(([k, v]) => [k.slice(NAMESPACE.length + 1), v]),
-            ),
-        );
+    const config = (t: string) => parseClusterConfig(configOfStackFile(t));
 
     it("moves every address of the local stack and nothing else", () => {
         const local = config(text);
