@@ -5,6 +5,7 @@ import { MachineLayer } from "./components/machines";
 import { GlusterVolumes } from "./components/storage/gluster";
 import { NfsExport } from "./components/storage/nfs";
 import { NisDomain } from "./components/identity/nis";
+import { SshAccess } from "./components/identity/ssh-access";
 import { CondorPool } from "./components/jobs/condor";
 import { Mosix } from "./components/jobs/mosix";
 import { NicBond } from "./components/network/bond";
@@ -28,6 +29,8 @@ const layer = new MachineLayer("cluster", {
 });
 
 const frontDoor = new FrontDoor("front-door", { cfg, machines: layer.machines });
+// Users' managed keys on every node; the directors never penalized by sshd.
+new SshAccess("ssh-access", { cfg, machines: layer.machines });
 // Peers and clients find the SAN nodes by name: after dnsmasq, resolv.conf and the VIP.
 const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
 // Homes live on the shared home base: the master makes them once it is mounted.

@@ -323,8 +323,29 @@ const topSchema = z
     })
     .strict();
 
-/** The keys this model reads; others in the namespace belong to other components. */
+/** The keys this model reads. */
 export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "condor", "mosix", "virtualbox", "imageCacheDir"] as const;
+/** Keys of the namespace read elsewhere: the `existing` backend's own login key (index.ts). */
+export const OTHER_KEYS = ["sshPrivateKey"] as const;
+
+/**
+ * The problems of keys in the project's namespace that nothing reads (a
+ * misspelt `thesis-cluster:frontdoor` would otherwise leave the defaults in
+ * force without a word). `keys` are full config keys, as `pulumi config` lists
+ * them; other namespaces are not ours to judge.
+ */
+export function unknownKeyProblems(keys: string[]): string[] {
+    const known: readonly string[] = [...CONFIG_KEYS, ...OTHER_KEYS];
+    return keys
+        .filter((k) => k.startsWith(`${NAMESPACE}:`))
+        .map((k) => k.slice(NAMESPACE.length + 1))
+        .filter((k) => !known.includes(k))
+        .sort()
+        .map((k) => {
+            const near = known.find((n) => n.toLowerCase() === k.toLowerCase());
+            return `${NAMESPACE}:${k}: unknown key${near ? ` (did you mean ${NAMESPACE}:${near}?)` : ""}; the known keys are ${known.join(", ")}`;
+        });
+}
 
 function parseIPv4(s: string): ipaddr.IPv4 | undefined {
     return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
@@ -612,6 +633,8 @@ export function loadClusterConfig(): ClusterConfig {
         }
     }
     try {
+        const unknown = unknownKeyProblems(Object.keys(pulumi.runtime.allConfig()));
+        if (unknown.length > 0) throw new ConfigError(unknown);
         const cfg = parseClusterConfig(raw);
         const missing = localFileProblems(cfg);
         if (missing.length > 0) throw new ConfigError(missing);

@@ -22,6 +22,8 @@ export interface ManagedFile {
     owner?: string;
     /** Checks the new file before it is installed; `{}` stands for its path (e.g. `haproxy -c -f {}`). */
     validate?: string;
+    /** The content is a secret: the service's observed state, which holds its digest, is kept as a Pulumi secret too. */
+    secret?: boolean;
 }
 
 export interface Probe {
@@ -35,6 +37,8 @@ export interface Probe {
 export interface ProbeInput {
     script: string;
     expect: pulumi.Input<string>;
+    /** The line is derived from a secret (a digest of it): kept as a Pulumi secret, as with ManagedFile.secret. */
+    secret?: boolean;
 }
 
 export interface ManagedServiceArgs {
@@ -89,7 +93,8 @@ export function applyScript(files: { path: string; content: string; mode?: strin
         "put() { # PATH MODE OWNER BASE64 VALIDATE",
         '  local path=$1 new="$1.thesis-new"',
         '  mkdir -p "$(dirname "$path")"',
-        '  printf %s "$4" | base64 -d >"$new"',
+        // The new file is root's alone (0600) from its first byte until its mode is set.
+        '  rm -f "$new"; (umask 077; printf %s "$4" | base64 -d >"$new")',
         '  chmod "$2" "$new"; chown "$3" "$new"',
         '  if cmp -s "$new" "$path" && [ "$(stat -c %a:%U:%G "$path")" = "$(stat -c %a:%U:%G "$new")" ]; then rm -f "$new"; return; fi',
         '  if [ -n "$5" ] && ! out=$(eval "${5//\\{\\}/$new}" 2>&1); then',
@@ -149,6 +154,11 @@ function deleteScript(files: ManagedFile[], args: ManagedServiceArgs): string {
     return lines.join("\n") + "\n";
 }
 
+/** Whether the service's check reads digests of secrets (its expected answer is then a secret already). */
+export function holdsSecrets(args: Pick<ManagedServiceArgs, "files" | "probes">): boolean {
+    return args.files.some((f) => f.secret) || (args.probes ?? []).some((p) => p.secret);
+}
+
 /**
  * One service on one machine, converged by a single remote Command whose
  * check script makes drift visible. Named `<name>` (e.g. `haproxy-cluster1`).
@@ -185,7 +195,11 @@ export class ManagedService extends pulumi.ComponentResource {
                 uploads: args.uploads,
                 triggers: args.uploads?.map((u) => `${u.path} ${sha256File(u.source)}`),
             },
-            { parent: this, dependsOn: [args.machine.ready, ...(args.dependsOn ?? [])] },
+            {
+                parent: this,
+                dependsOn: [args.machine.ready, ...(args.dependsOn ?? [])],
+                additionalSecretOutputs: holdsSecrets(args) ? ["observed"] : [],
+            },
         );
         this.log = this.command.stdout;
         this.registerOutputs({ log: this.log });

@@ -109,5 +109,7 @@ export function nftablesConf(cfg: ClusterConfig, director: string): string {
         name: director,
         outInterface: interfaceOn(cfg, director, "external"),
         internalCidr: cfg.networks.internal.cidr,
+        sshPort: cfg.frontDoor.sshPort,
+        statsPort: cfg.frontDoor.statsPort,
     });
 }

@@ -40,6 +40,7 @@ export class HaproxyFarm extends pulumi.ComponentResource {
                                 mode: "640",
                                 owner: "root:haproxy",
                                 validate: "haproxy -q -c -f {}",
+                                secret: true,
                             },
                         ],
                         after: `sysctl -q -p ${SYSCTL}`,

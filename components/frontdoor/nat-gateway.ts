@@ -7,7 +7,8 @@ const SYSCTL = "/etc/sysctl.d/60-thesis-cluster-nat.conf";
 
 /**
  * Forwarding and MASQUERADE on both directors (thesis section 4.3, with
- * nftables instead of rc.local iptables). The internal nodes' gateway is the
+ * nftables instead of rc.local iptables), and the directors' host firewall on
+ * the external side (docs/security.md). The internal nodes' gateway is the
  * internal VIP, so whichever director holds it routes them out.
  */
 export class NatGateway extends pulumi.ComponentResource {
@@ -28,10 +29,16 @@ export class NatGateway extends pulumi.ComponentResource {
                         ],
                         after: `sysctl -q -p ${SYSCTL}`,
                         unit: "nftables",
-                        onChange: "restart",
+                        // `nft -f` replaces both tables in one transaction; a restart
+                        // would flush every rule first and leave the host open meanwhile.
+                        onChange: "reload",
                         probes: [
                             { script: "echo ip_forward=$(sysctl -n net.ipv4.ip_forward)", expect: "ip_forward=1" },
                             { script: "nft list table ip thesis_nat >/dev/null && echo nat-table=present", expect: "nat-table=present" },
+                            {
+                                script: `nft list chain inet thesis_filter input >/dev/null && nft list chain inet thesis_filter forward >/dev/null && echo filter-table=present`,
+                                expect: "filter-table=present",
+                            },
                         ],
                     },
                     { parent: this },

@@ -30,16 +30,18 @@ export function usersScript(cfg: ClusterConfig, hashes: Record<string, string>):
     ];
     for (const u of cfg.identity.users) {
         const home = homeOf(cfg, u);
-        const keys = Buffer.from(u.sshKeys.map((k) => k + "\n").join(""), "utf8").toString("base64");
         lines.push(
             `if ! getent -s files passwd ${u.name} >/dev/null; then`,
             `  getent -s files group ${u.name} >/dev/null || groupadd -g ${u.uid} ${u.name}`,
             `  useradd -u ${u.uid} -g ${u.uid} -m -d ${q(home)} -s /bin/bash ${u.name} 2>/dev/null; changed=1; echo "added user ${u.name}"`,
             "fi",
             `[ "$(getent -s files passwd ${u.name} | cut -d: -f3,4,6)" = ${q(`${u.uid}:${u.uid}:${home}`)} ] || { usermod -u ${u.uid} -g ${u.uid} -d ${q(home)} ${u.name}; changed=1; echo "fixed user ${u.name}"; }`,
-            `[ "$(getent -s files shadow ${u.name} | cut -d: -f2)" = ${q(hashes[u.name])} ] || { usermod -p ${q(hashes[u.name])} ${u.name}; changed=1; echo "password of ${u.name}"; }`,
-            `mkdir -p ${q(home)}/.ssh && printf %s ${q(keys)} | base64 -d >${q(home)}/.ssh/authorized_keys`,
-            `chown ${u.uid}:${u.uid} ${q(home)} ${q(home)}/.ssh ${q(home)}/.ssh/authorized_keys && chmod 755 ${q(home)} && chmod 700 ${q(home)}/.ssh && chmod 600 ${q(home)}/.ssh/authorized_keys`,
+            // The hash reaches chpasswd on its stdin (printf is a shell builtin): never in an argv.
+            `[ "$(getent -s files shadow ${u.name} | cut -d: -f2)" = ${q(hashes[u.name])} ] || { printf '%s:%s\\n' ${u.name} ${q(hashes[u.name])} | chpasswd -e; changed=1; echo "password of ${u.name}"; }`,
+            // The home itself only: what is inside belongs to the user, and root
+            // writing or chown'ing there would follow the user's symlinks. Managed
+            // SSH keys live in /etc/ssh/authorized_keys (components/identity/ssh-access.ts).
+            `chown ${u.uid}:${u.uid} ${q(home)} && chmod 755 ${q(home)}`,
             `grep -qx ${u.name} $managed || echo ${u.name} >>$managed`,
         );
     }
@@ -106,6 +108,7 @@ export class NisDomain extends pulumi.ComponentResource {
                     ...cfg.identity.users.map((u) => ({
                         script: `echo "password ${u.name} $(getent -s files shadow ${u.name} | cut -d: -f2 | sha256sum | cut -c1-16)"`,
                         expect: hashes[u.name].apply((h) => `password ${u.name} ${crypto.createHash("sha256").update(h + "\n").digest("hex").slice(0, 16)}`),
+                        secret: true,
                     })),
                 ],
             },

@@ -105,6 +105,16 @@ export const POOL_KEY_SCRIPT = [
     'rm -f "$new"',
 ].join("\n");
 
+/** Prints where HTCondor's shared port listens, once it does (up to 10 s after a start). */
+export const SHARED_PORT_PROBE = `for _ in $(seq 50); do a=$(ss -Hltn 'sport = :9618' | awk '{print $4}' | sort -u | paste -sd,); [ -n "$a" ] && break; sleep 0.2; done; echo "condor listens on $a"`;
+
+/**
+ * A central manager started before BIND_ALL_INTERFACES = False still listens
+ * on every address (a reconfig does not rebind): restart it. Only the
+ * directors, which run no jobs; an execute node picks it up at its next start.
+ */
+export const REBIND_SCRIPT = `if systemctl is-active --quiet condor && ss -Hltn 'sport = :9618' | awk '{print $4}' | grep -qE '^(0\.0\.0\.0|\*|\[::\]):'; then systemctl restart condor; echo "restarted condor: it listened on every address"; fi`;
+
 /** Whether passwords.d/POOL holds the managed key (condor_store_cred's form is deterministic). */
 export const POOL_KEY_PROBE = `${ENCODE_KEY} 2>&1; cmp -s "$new" ${POOL_PATH} && echo "pool signing key installed" || echo "pool signing key differs"; rm -f "$new"`;
 
@@ -125,6 +135,7 @@ export class CondorPool extends pulumi.ComponentResource {
         super("thesis-cluster:index:CondorPool", name, {}, opts);
         const { cfg, machines } = args;
         const key = new RandomSecret(`${name}-signing-key`, { length: 64 }, { parent: this });
+        const isCm = (n: NodeSpec) => centralManagers(cfg).some((c) => c.name === n.name);
         for (const node of cfg.nodes) {
             const conf = condorConfig(cfg, node);
             if (conf === undefined) continue;
@@ -133,14 +144,18 @@ export class CondorPool extends pulumi.ComponentResource {
                 {
                     machine: machines[node.name],
                     files: [
-                        { path: KEY_PATH, content: key.value, mode: "600" },
+                        { path: KEY_PATH, content: key.value, mode: "600", secret: true },
                         // condor_config_val reads the new file alone: syntax and `use` templates.
                         { path: CONFIG_PATH, content: conf, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
                         ...(cfg.roles.compute.includes(node.name) ? examples() : []),
                     ],
-                    after: POOL_KEY_SCRIPT,
+                    after: isCm(node) ? `${POOL_KEY_SCRIPT}\n${REBIND_SCRIPT}` : POOL_KEY_SCRIPT,
                     unit: "condor",
-                    probes: [{ script: POOL_KEY_PROBE, expect: "pool signing key installed" }],
+                    probes: [
+                        { script: POOL_KEY_PROBE, expect: "pool signing key installed" },
+                        // The directors face the external network: their daemons listen on the internal address only.
+                        ...(isCm(node) ? [{ script: SHARED_PORT_PROBE, expect: `condor listens on ${node.addresses.internal}:9618` }] : []),
+                    ],
                 },
                 { parent: this, dependsOn: args.dependsOn },
             );

@@ -67,7 +67,7 @@ export class Mosix extends pulumi.ComponentResource {
                     before: installScript(cfg, hash),
                     files: [
                         { path: MAP_PATH, content: mosixMap(cfg) },
-                        { path: SECRET_PATH, content: pulumi.interpolate`${secret.value}\n`, mode: "600" },
+                        { path: SECRET_PATH, content: pulumi.interpolate`${secret.value}\n`, mode: "600", secret: true },
                     ],
                     unit: cfg.mosix.service,
                     onChange: "restart",

@@ -110,6 +110,13 @@ describe("local stack (systemd-nspawn machines)", () => {
         );
         expect(await count()).toBe(n);
         await project.ok(["config", "set", "--path", "nodes[7].addresses.internal", lab("internal", 6), "--stack", stack]);
+        // A misspelt key would leave the defaults in force: it is refused the same way.
+        await project.ok(["config", "set", "--path", "frontdoor.checkIntervalMs", "250", "--stack", stack]);
+        const typo = await project.pulumi(["up", "--stack", stack, "--yes"]);
+        expect(typo.code).not.toBe(0);
+        expect(typo.stdout + typo.stderr).toContain("thesis-cluster:frontdoor: unknown key (did you mean thesis-cluster:frontDoor?)");
+        expect(await count()).toBe(n);
+        await project.ok(["config", "rm", "frontdoor", "--stack", stack]);
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
     }, 600_000);
 

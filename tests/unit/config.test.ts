@@ -1,4 +1,4 @@
-import { ConfigError, localFileProblems, parseClusterConfig } from "../../components/config";
+import { ConfigError, localFileProblems, parseClusterConfig, unknownKeyProblems } from "../../components/config";
 import { stackConfig } from "./stackfiles";
 
 /** The local stack's config with `edit` applied to a deep copy. */
@@ -33,6 +33,14 @@ describe("stack config", () => {
         expect(nas?.bond).toEqual({ slaves: 2, mode: "802.3ad", miimon: 100, lacpRate: "fast", mtu: 9000 });
         expect(cfg.nodes.find((n) => n.name === "san2")?.disks).toEqual([{ sizeMb: 1024 }, { sizeMb: 1024 }]);
         expect(cfg.backend).toBe(stack === "local" ? "nspawn" : "virtualbox");
+    });
+
+    it("refuses keys of its namespace that nothing reads, naming the key and the known ones", () => {
+        const problems = unknownKeyProblems(["thesis-cluster:nodes", "thesis-cluster:frontdoor", "thesis-cluster:condr", "thesis-cluster:sshPrivateKey", "cluster:other", "aws:region"]);
+        expect(problems).toHaveLength(2);
+        expect(problems[0]).toMatch(/^thesis-cluster:condr: unknown key; the known keys are backend, networks, .*condor.*sshPrivateKey$/);
+        expect(problems[1]).toMatch(/^thesis-cluster:frontdoor: unknown key \(did you mean thesis-cluster:frontDoor\?\); the known keys are /);
+        expect(unknownKeyProblems(Object.keys(stackConfig("lab")).map((k) => `thesis-cluster:${k}`))).toEqual([]);
     });
 
     it("defaults memory by role and cpus to 1", () => {

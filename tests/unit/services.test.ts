@@ -8,6 +8,9 @@ import { macOf } from "../../components/machines";
 import { ganeshaConf } from "../../components/storage/nfs";
 import { bondFiles } from "../../components/network/bond";
 import { condorConfig } from "../../components/jobs/condor";
+import { penaltyExempt, sshAccessConf, userKeyFiles } from "../../components/identity/ssh-access";
+import { execFileSync } from "child_process";
+import * as os from "os";
 import { stackConfig } from "./stackfiles";
 
 const GOLDEN = path.join(__dirname, "..", "golden");
@@ -25,6 +28,7 @@ function renderings(stack: string): Record<string, string> {
     }
     out[`${stack}/cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
     out[`${stack}/cluster2/hosts`] = hostsFile(cfg, "cluster2");
+    out[`${stack}/cluster2/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "cluster2");
     out[`${stack}/nas/ganesha.conf`] = ganeshaConf(cfg);
     for (const f of bondFiles(cfg, cfg.nodes.find((n) => n.name === "nas")!)) out[`${stack}/nas/${path.basename(f.path)}`] = f.content;
     for (const n of ["cluster1", "master2", "cluster2"]) out[`${stack}/${n}/condor/50-thesis-cluster.conf`] = condorConfig(cfg, cfg.nodes.find((x) => x.name === n)!)!;
@@ -97,6 +101,28 @@ describe("convergence scripts", () => {
         expect(applyScript(files, { unit: "demo", onChange: "restart" })).not.toContain("reload-or-restart");
     });
 
+    it("stage each new file readable by its owner alone until its mode is set (run here in bash)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "put-"));
+        try {
+            // A base64 that records the mode of the file its output goes to, as it writes it.
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(path.join(dir, "bin", "base64"), `#!/bin/bash\nstat -L -c %a /proc/self/fd/1 >>${dir}/modes\nexec /usr/bin/base64 "$@"\n`, { mode: 0o755 });
+            const owner = `${os.userInfo().username}:${execFileSync("id", ["-gn"], { encoding: "utf8" }).trim()}`;
+            const target = path.join(dir, "etc", "secret.conf");
+            const script = applyScript([{ path: target, content: "key = s3cret\n", mode: "640", owner }], {});
+            const out = execFileSync("bash", ["-c", script], { env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` }, encoding: "utf8" });
+            expect(out).toBe(`installed ${target}\n`);
+            expect(fs.readFileSync(path.join(dir, "modes"), "utf8")).toBe("600\n");
+            expect(fs.statSync(target).mode & 0o777).toBe(0o640);
+            expect(fs.readFileSync(target, "utf8")).toBe("key = s3cret\n");
+            expect(fs.readdirSync(path.dirname(target))).toEqual(["secret.conf"]);
+            // The directory the file lands in keeps the usual mode: others may need to traverse it.
+            expect(fs.statSync(path.dirname(target)).mode & 0o777).toBe(0o755);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("expect the content's hash, mode and owner, the unit active and enabled, and each probe", () => {
         const { check, expect: want } = checkScript(files, { unit: "demo", probes: [{ script: "echo x=$(cat /x)", expect: "x=1" }] });
         const hash = crypto.createHash("sha256").update("a = 1\n").digest("hex");
@@ -113,8 +139,12 @@ describe("NIS users script", () => {
     it("creates the user with a home on the shared base, sets the hash, and rebuilds the maps only on change", () => {
         const s = usersScript(cfg, { jordi: "$6$salt$hash" });
         expect(s).toContain("useradd -u 2001 -g 2001 -m -d '/mnt/gfs-r/home/jordi' -s /bin/bash jordi");
-        expect(s).toContain("usermod -p '$6$salt$hash' jordi");
-        expect(s).toContain(Buffer.from("ssh-ed25519 AAAA jordi@laptop\n").toString("base64"));
+        // The hash goes to chpasswd on its stdin, never into a command's argv.
+        expect(s).toContain("printf '%s:%s\\n' jordi '$6$salt$hash' | chpasswd -e");
+        expect(s).not.toMatch(/usermod[^\n]* -p /);
+        // Root writes nothing inside a user's home: the user's symlinks there are not followed.
+        expect(s).not.toContain(".ssh");
+        expect(s).toContain("chown 2001:2001 '/mnt/gfs-r/home/jordi' && chmod 755 '/mnt/gfs-r/home/jordi'");
         expect(s).toMatch(/if \[ \$changed = 1 \] \|\| \[ ! -f \/var\/yp\/cluster\/passwd.byname \]; then make -s -C \/var\/yp/);
         expect(s).toContain('case " jordi " in');
     });
@@ -156,5 +186,22 @@ describe("Gluster scripts", () => {
         expect(g.mountUnit("/mnt/gfs-r")).toBe("mnt-gfs\\x2dr.mount");
         expect(g.fstabLine(cfg, cfg.storage.volumes[0])).toBe("san1:/gv0 /mnt/gfs-r glusterfs defaults,_netdev,backup-volfile-servers=san2:san3 0 0");
         expect(g.allowPattern(cfg)).toBe("10.0.100.*");
+    });
+});
+
+describe("sshd access", () => {
+    const cfg = parseClusterConfig({
+        ...stackConfig("local"),
+        identity: { users: [{ name: "jordi", uid: 2001, sshKeys: ["ssh-ed25519 AAAA jordi@laptop"] }, { name: "ana", uid: 2002 }] },
+    });
+
+    it("exempts exactly the directors' internal addresses and the internal VIP from sshd's penalties", () => {
+        expect(penaltyExempt(cfg)).toEqual(["10.0.100.1/32", "10.0.100.50/32", "10.0.100.200/32"]);
+        expect(sshAccessConf(cfg, "cluster2")).toContain("\nPerSourcePenaltyExemptList 10.0.100.1/32,10.0.100.50/32,10.0.100.200/32\n");
+    });
+
+    it("keeps users' managed keys outside their homes, one root-owned file a user with keys", () => {
+        expect(sshAccessConf(cfg, "cluster2")).toContain("\nAuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u\n");
+        expect(userKeyFiles(cfg)).toEqual([{ path: "/etc/ssh/authorized_keys/jordi", content: "ssh-ed25519 AAAA jordi@laptop\n" }]);
     });
 });

@@ -224,7 +224,15 @@ type Result struct {
 	Stdout, Stderr string
 }
 
-// Run executes a bash script on the client's machine.
+// runScript is the only command line a script's session shows on the
+// machine: bash reads the script from the session's stdin into memory and
+// evaluates it there, so neither the script nor the file contents and secrets
+// inside it ever appear in a process' argv or environment (/proc/PID/cmdline
+// is readable by every user of the machine) or in a file. The script's own
+// commands see stdin at its end, as with </dev/null.
+const runScript = `exec bash -c 'eval "$(cat)"'`
+
+// Run executes a bash script on the client's machine, sending it on stdin.
 func Run(ctx context.Context, client *ssh.Client, script string) (Result, error) {
 	session, err := client.NewSession()
 	if err != nil {
@@ -232,9 +240,10 @@ func Run(ctx context.Context, client *ssh.Client, script string) (Result, error)
 	}
 	defer session.Close()
 	var stdout, stderr bytes.Buffer
+	session.Stdin = strings.NewReader(script)
 	session.Stdout, session.Stderr = &stdout, &stderr
 	done := make(chan error, 1)
-	go func() { done <- session.Run("bash -c " + shellQuote(script)) }()
+	go func() { done <- session.Run(runScript) }()
 	select {
 	case <-ctx.Done():
 		_ = session.Signal(ssh.SIGKILL)
@@ -266,7 +275,9 @@ func upload(ctx context.Context, client *ssh.Client, source, path string) error 
 	q := shellQuote(path)
 	done := make(chan error, 1)
 	go func() {
-		done <- session.Run(fmt.Sprintf("mkdir -p \"$(dirname %s)\" && cat >%s.upload && mv -f %s.upload %s", q, q, q, q))
+		// The content travels on stdin into a file only root can read while
+		// it is written; the script that uses it sets its final mode.
+		done <- session.Run(fmt.Sprintf("mkdir -p \"$(dirname %s)\" && (umask 077 && cat >%s.upload) && mv -f %s.upload %s", q, q, q, q))
 	}()
 	select {
 	case <-ctx.Done():

@@ -138,6 +138,20 @@ func hopTo(s *testServer, key string) Hop {
 	return Hop{Host: host, Port: p, PrivateKey: key, HostKeys: []string{s.hostKey}}
 }
 
+// dialTestServer starts a test server and connects to it; the client is
+// closed when the test ends.
+func dialTestServer(t *testing.T) (*testServer, *ssh.Client) {
+	t.Helper()
+	priv, pub, _ := secrets.NewKeyPair("admin")
+	srv := newTestServer(t, pub)
+	client, err := Dial(context.Background(), Connection{Hop: hopTo(srv, priv)}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return srv, client
+}
+
 func TestRunPinsHostKeyAndReportsFailures(t *testing.T) {
 	priv, pub, _ := secrets.NewKeyPair("admin")
 	srv := newTestServer(t, pub)
@@ -165,6 +179,43 @@ func TestRunPinsHostKeyAndReportsFailures(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("a host key mismatch must not be retried until the deadline")
+	}
+}
+
+// A script travels on stdin: the session's command line, and the argv and
+// environment of the shells that run it, never hold the script or what it
+// carries, while the script still runs whole (functions, here-documents,
+// exit codes) and its commands see stdin at its end.
+func TestRunKeepsTheScriptOffCommandLines(t *testing.T) {
+	srv, client := dialTestServer(t)
+	ctx := context.Background()
+	const secret = "s3cret-4f2a9c"
+	script := "set -euo pipefail\n" +
+		"put() { printf '%s\\n' \"$1\"; }\n" +
+		"put " + secret + "\n" +
+		"cat <<'EOF'\nheredoc " + secret + "\nEOF\n" +
+		"echo \"stdin:$(cat | wc -c)\"\n" +
+		"for p in $$ $PPID; do tr '\\0' ' ' </proc/$p/cmdline; tr '\\0' ' ' </proc/$p/environ; echo; done >&2\n"
+	res, err := Run(ctx, client, script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := secret + "\nheredoc " + secret + "\nstdin:0\n"; res.Stdout != want {
+		t.Fatalf("stdout %q, want %q", res.Stdout, want)
+	}
+	if strings.Contains(res.Stderr, secret) || !strings.Contains(res.Stderr, "bash") {
+		t.Fatalf("the script's own processes show it in argv or environ:\n%s", res.Stderr)
+	}
+	for _, e := range srv.execs {
+		if strings.Contains(e, secret) {
+			t.Fatalf("the session's command line carries the script: %q", e)
+		}
+	}
+	if _, err := Run(ctx, client, "set -e\nfalse\necho not reached"); err == nil {
+		t.Fatal("set -e must stop the script with a failure")
+	}
+	if _, err := Run(ctx, client, "exit 7"); err == nil || !strings.Contains(err.Error(), "7") {
+		t.Fatalf("the script's exit status must come back, got %v", err)
 	}
 }
 

@@ -1,0 +1,72 @@
+/**
+ * sshd on every node: the cluster users' managed keys, and the directors
+ * exempt from OpenSSH's per-source penalties (their health checks and proxied
+ * sessions would otherwise lock the front door and the jump host out).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig } from "../config";
+import { ManagedFile, ManagedService } from "../converge";
+import { ServiceArgs } from "../machines";
+import { render } from "../render";
+
+export const ACCESS_CONF = "/etc/ssh/sshd_config.d/20-thesis-cluster-access.conf";
+export const KEYS_DIR = "/etc/ssh/authorized_keys";
+
+/** Sources sshd never penalizes: the directors' internal addresses and the internal VIP. */
+export function penaltyExempt(cfg: ClusterConfig): string[] {
+    const directors = cfg.roles.directors.map((d) => cfg.nodes.find((n) => n.name === d)!.addresses.internal);
+    return [...directors, cfg.networks.internal.vip].map((a) => `${a}/32`);
+}
+
+export function sshAccessConf(cfg: ClusterConfig, node: string): string {
+    return render("ssh/thesis-cluster-access.conf.mustache", { name: node, exempt: penaltyExempt(cfg).join(",") });
+}
+
+/** Each user's managed keys, one file a user with keys, root's and world-readable as sshd wants. */
+export function userKeyFiles(cfg: ClusterConfig): ManagedFile[] {
+    return cfg.identity.users
+        .filter((u) => u.sshKeys.length > 0)
+        .map((u) => ({ path: `${KEYS_DIR}/${u.name}`, content: u.sshKeys.map((k) => k + "\n").join("") }));
+}
+
+/** Removes key files of users the config no longer gives keys. */
+function pruneScript(cfg: ClusterConfig): string {
+    const keep = userKeyFiles(cfg).map((f) => f.path.slice(KEYS_DIR.length + 1));
+    return [
+        `install -d -m 755 ${KEYS_DIR}`,
+        `for f in ${KEYS_DIR}/*; do [ -e "$f" ] || continue; case " ${keep.join(" ")} " in *" \${f##*/} "*) ;; *) rm -f "$f"; changed=1; echo "removed $f" ;; esac; done`,
+    ].join("\n");
+}
+
+export class SshAccess extends pulumi.ComponentResource {
+    public readonly services: Record<string, ManagedService> = {};
+
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:SshAccess", name, {}, opts);
+        const { cfg, machines } = args;
+        for (const node of cfg.nodes) {
+            this.services[node.name] = new ManagedService(
+                `sshd-${node.name}`,
+                {
+                    machine: machines[node.name],
+                    files: [
+                        // sshd -t reads the new file as a whole config: its keywords and values.
+                        { path: ACCESS_CONF, content: sshAccessConf(cfg, node.name), validate: "sshd -t -f {}" },
+                        ...userKeyFiles(cfg),
+                    ],
+                    after: pruneScript(cfg),
+                    // A reload keeps every open session.
+                    unit: "ssh",
+                    probes: [
+                        {
+                            script: `echo "penalty exempt $(sshd -T 2>/dev/null | awk '$1 == "persourcepenaltyexemptlist" {print $2}')"`,
+                            expect: `penalty exempt ${penaltyExempt(cfg).join(",")}`,
+                        },
+                    ],
+                },
+                { parent: this },
+            );
+        }
+        this.registerOutputs({});
+    }
+}
