@@ -1,5 +1,6 @@
 /**
- * sshd on every node: the cluster users' managed keys, and the directors
+ * sshd on every node: the cluster users' managed keys on the compute nodes
+ * (where they work; the other nodes admit root alone), and the directors
  * exempt from OpenSSH's per-source penalties (their health checks and proxied
  * sessions would otherwise lock the front door and the jump host out).
  */
@@ -18,8 +19,23 @@ export function penaltyExempt(cfg: ClusterConfig): string[] {
     return [...directors, cfg.networks.internal.vip].map((a) => `${a}/32`);
 }
 
+/**
+ * Who may log in on a node other than a compute node: root (and the `existing`
+ * backend's login user); undefined on compute nodes, where cluster users work.
+ */
+export function infrastructureLogins(cfg: ClusterConfig, node: string): string[] | undefined {
+    if (cfg.roles.compute.includes(node)) return undefined;
+    const user = cfg.nodes.find((n) => n.name === node)?.ssh?.user;
+    return [...new Set(["root", ...(user ? [user] : [])])];
+}
+
 export function sshAccessConf(cfg: ClusterConfig, node: string): string {
-    return render("ssh/thesis-cluster-access.conf.mustache", { name: node, exempt: penaltyExempt(cfg).join(",") });
+    const allow = infrastructureLogins(cfg, node);
+    return render("ssh/thesis-cluster-access.conf.mustache", {
+        name: node,
+        exempt: penaltyExempt(cfg).join(","),
+        allowUsers: allow ? { users: allow.join(" ") } : false,
+    });
 }
 
 /** Each user's managed keys, one file a user with keys, root's and world-readable as sshd wants. */
@@ -29,9 +45,9 @@ export function userKeyFiles(cfg: ClusterConfig): ManagedFile[] {
         .map((u) => ({ path: `${KEYS_DIR}/${u.name}`, content: u.sshKeys.map((k) => k + "\n").join("") }));
 }
 
-/** Removes key files of users the config no longer gives keys. */
-function pruneScript(cfg: ClusterConfig): string {
-    const keep = userKeyFiles(cfg).map((f) => f.path.slice(KEYS_DIR.length + 1));
+/** Removes key files of users the config no longer gives keys (on this node). */
+function pruneScript(keyFiles: ManagedFile[]): string {
+    const keep = keyFiles.map((f) => f.path.slice(KEYS_DIR.length + 1));
     return [
         `install -d -m 755 ${KEYS_DIR}`,
         `for f in ${KEYS_DIR}/*; do [ -e "$f" ] || continue; case " ${keep.join(" ")} " in *" \${f##*/} "*) ;; *) rm -f "$f"; changed=1; echo "removed $f" ;; esac; done`,
@@ -45,6 +61,7 @@ export class SshAccess extends pulumi.ComponentResource {
         super("thesis-cluster:index:SshAccess", name, {}, opts);
         const { cfg, machines } = args;
         for (const node of cfg.nodes) {
+            const keys = cfg.roles.compute.includes(node.name) ? userKeyFiles(cfg) : [];
             this.services[node.name] = new ManagedService(
                 `sshd-${node.name}`,
                 {
@@ -52,9 +69,9 @@ export class SshAccess extends pulumi.ComponentResource {
                     files: [
                         // sshd -t reads the new file as a whole config: its keywords and values.
                         { path: ACCESS_CONF, content: sshAccessConf(cfg, node.name), validate: "sshd -t -f {}" },
-                        ...userKeyFiles(cfg),
+                        ...keys,
                     ],
-                    after: pruneScript(cfg),
+                    after: pruneScript(keys),
                     // A reload keeps every open session.
                     unit: "ssh",
                     probes: [

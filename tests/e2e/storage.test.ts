@@ -185,6 +185,8 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
         for (const [name, n] of Object.entries(out.nodes)) {
             expect([name, (await ssh.run(n, "getent passwd jordi || echo gone")).trim()]).toEqual([name, "gone"]);
+            // Its managed keys with it.
+            expect([name, (await ssh.run(n, "ls /etc/ssh/authorized_keys/ 2>/dev/null | paste -sd,")).trim()]).toEqual([name, ""]);
         }
     }, 300_000);
 

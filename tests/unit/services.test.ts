@@ -8,7 +8,7 @@ import { macOf } from "../../components/machines";
 import { ganeshaConf } from "../../components/storage/nfs";
 import { bondFiles } from "../../components/network/bond";
 import { condorConfig } from "../../components/jobs/condor";
-import { penaltyExempt, sshAccessConf, userKeyFiles } from "../../components/identity/ssh-access";
+import { infrastructureLogins, penaltyExempt, sshAccessConf, userKeyFiles } from "../../components/identity/ssh-access";
 import { execFileSync } from "child_process";
 import * as os from "os";
 import { stackConfig } from "./stackfiles";
@@ -29,6 +29,7 @@ function renderings(stack: string): Record<string, string> {
     out[`${stack}/cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
     out[`${stack}/cluster2/hosts`] = hostsFile(cfg, "cluster2");
     out[`${stack}/cluster2/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "cluster2");
+    out[`${stack}/nas/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "nas");
     out[`${stack}/nas/ganesha.conf`] = ganeshaConf(cfg);
     for (const f of bondFiles(cfg, cfg.nodes.find((n) => n.name === "nas")!)) out[`${stack}/nas/${path.basename(f.path)}`] = f.content;
     for (const n of ["cluster1", "master2", "cluster2"]) out[`${stack}/${n}/condor/50-thesis-cluster.conf`] = condorConfig(cfg, cfg.nodes.find((x) => x.name === n)!)!;
@@ -203,5 +204,12 @@ describe("sshd access", () => {
     it("keeps users' managed keys outside their homes, one root-owned file a user with keys", () => {
         expect(sshAccessConf(cfg, "cluster2")).toContain("\nAuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u\n");
         expect(userKeyFiles(cfg)).toEqual([{ path: "/etc/ssh/authorized_keys/jordi", content: "ssh-ed25519 AAAA jordi@laptop\n" }]);
+    });
+
+    it("admits root alone on the nodes that are not compute nodes", () => {
+        expect(infrastructureLogins(cfg, "cluster2")).toBeUndefined();
+        expect(sshAccessConf(cfg, "cluster2")).not.toContain("AllowUsers");
+        for (const n of ["cluster1", "master2", "nas", "san1"]) expect([n, infrastructureLogins(cfg, n)]).toEqual([n, ["root"]]);
+        expect(sshAccessConf(cfg, "nas")).toMatch(/\nAllowUsers root\n$/);
     });
 });
