@@ -8,9 +8,13 @@
  *
  * Then the front door's failover: keepalived's default advert interval (1 s)
  * beside the configured one, each watched for flapping and timed on a hard kill.
+ * Then the front door and the jump host soaked for two minutes under HAProxy
+ * health checks every 250 ms (target: no failed session or login).
  * Then the HTCondor pool's throughput: the thesis' 100 jobs of 2 s, with the
  * pool's tuning beside HTCondor's defaults, alternating for three rounds on a
  * settled pool, against the ideal for the slots.
+ *
+ *   npm run bench -- --soak-only         a stack up, the soak alone, destroyed (about 5 minutes)
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -20,12 +24,17 @@ import { clusterOf, jobTimes, myjobIdeal, negotiatorCycledSinceReconfig, negotia
 import { childrenOf, nspawnPid } from "../tests/e2e/host";
 import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";
 import { lab, TempProject } from "../tests/e2e/project";
+import { formatSoak, soak, SoakResult } from "../tests/e2e/security";
 import { NodeOutput, Ssh } from "../tests/e2e/ssh";
 
 const stack = "bench";
 /** Rounds of the HTCondor throughput run, each configuration once per round. */
 const CONDOR_ROUNDS = 3;
 const skipImageBuild = process.argv.includes("--skip-image-build");
+const soakOnly = process.argv.includes("--soak-only");
+/** The soak: how long, at which health-check interval. */
+const SOAK_SECONDS = 120;
+const SOAK_CHECK_MS = 250;
 
 interface Row {
     what: string;
@@ -59,8 +68,39 @@ async function main(): Promise<void> {
     const up = (...extra: string[]) => project.ok(["up", "--stack", stack, "--yes", "--skip-preview", ...extra], 3_600_000);
     const destroy = () => project.ok(["destroy", "--stack", stack, "--yes", "--skip-preview"], 1_200_000);
     let imageCache: string | undefined;
+    /** Front-door sessions and jump-host logins for SOAK_SECONDS at health checks every SOAK_CHECK_MS. */
+    const frontDoorSoak = async (): Promise<SoakResult> => {
+        progress(`soak: ${SOAK_SECONDS} s of front-door sessions and jump-host logins, health checks every ${SOAK_CHECK_MS} ms`);
+        await project.ok(["config", "set", "--path", "frontDoor.checkIntervalMs", String(SOAK_CHECK_MS), "--stack", stack]);
+        await up();
+        const out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"])) as {
+            nodes: Record<string, NodeOutput>;
+            adminPrivateKey: string;
+            sshFrontDoor: { host: string; port: number };
+        };
+        const compute = ["cluster2", "cluster3", "cluster4", "cluster5"];
+        const fd = out.sshFrontDoor;
+        const ssh = new Ssh(out.adminPrivateKey, out.nodes, compute.map((c) => `[${fd.host}]:${fd.port} ${out.nodes[c].hostKey}`));
+        try {
+            return await soak(ssh, fd, [...compute, "nas"].map((n) => out.nodes[n]), SOAK_SECONDS);
+        } finally {
+            ssh.remove();
+            await project.ok(["config", "rm", "--path", "frontDoor.checkIntervalMs", "--stack", stack]);
+            await up();
+        }
+    };
+    const printSoak = (r: SoakResult) =>
+        console.log(`
+front door and jump host, health checks every ${SOAK_CHECK_MS} ms (target: 0 failed): ${formatSoak(r)} ${r.frontDoor.failed + r.jumpHost.failed === 0 ? "PASS" : "MISS"}` +
+            (r.frontDoor.errors.length + r.jumpHost.errors.length > 0 ? `
+  first errors: ${[...r.frontDoor.errors, ...r.jumpHost.errors].join(" | ")}` : ""));
     try {
         await project.initStack(stack, "local");
+        if (soakOnly) {
+            await up();
+            printSoak(await frontDoorSoak());
+            return;
+        }
 
         if (!skipImageBuild) {
             // A fresh cache: the first up builds the base image, as on a new host.
@@ -122,6 +162,7 @@ async function main(): Promise<void> {
         }
         await project.ok(["config", "rm", "--path", "frontDoor.vrrp.advertInterval", "--stack", stack]);
         await up();
+        const soaked = await frontDoorSoak();
 
         // The thesis' job queue test (5.4.2.1) as the NIS user jordi on cluster2,
         // the pool tuned for short jobs beside HTCondor's defaults: the two
@@ -195,6 +236,7 @@ async function main(): Promise<void> {
         console.log(`\nhost memory taken by the 10 running machines: ${memUsed.toFixed(0)} MiB (MemAvailable before and after the cold up)`);
         console.log("\nfront door failover (cluster1 killed; targets: VIP within 1 s, front door within 2 s):");
         for (const f of failover) console.log("  " + f);
+        printSoak(soaked);
         console.log("\nHTCondor: the thesis' 100 jobs of 2 s (myjob), submit to all done (target: within 15% of the ideal), alternating:");
         for (const t of throughput) console.log("  " + t);
     } finally {

@@ -47,7 +47,7 @@ export class Ssh {
         }
         args.push(`${node.ssh.user}@${node.ssh.host}`, command);
         return new Promise((resolve, reject) => {
-            execFile("ssh", args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+            execFile("ssh", args, { timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
                 if (err) {
                     reject(new Error(`ssh ${node.ssh.host} ${command}: ${err.message}\n${stderr}`));
                 } else {
