@@ -152,7 +152,9 @@ describe("security (docs/security.md)", () => {
             expect(needles.filter((n) => seen.includes(n)).map((n) => `watcher ${i} saw ${n.slice(0, 6)}…`)).toEqual([]);
             expect(w.iterations).toBeGreaterThan(100);
         }
-        figures.watch = watched.map((w, i) => `${i ? "director" : "compute node"}: ${w.iterations} rounds over ${w.processes} processes and ${w.files.length} files, no secret seen`).join("; ");
+        figures.watch = watched
+            .map((w, i) => `${i ? "director" : "compute node"}: ${w.iterations} rounds in ${w.seconds.toFixed(0)} s over ${w.processes} processes and ${w.files.length} files, no secret seen`)
+            .join("; ");
 
         // No digest of a secret file in the state's plain text either.
         const plain = await project.ok(["stack", "export", "--stack", stack]);

@@ -136,7 +136,8 @@ import json, os, sys, time
 stop, out, limit, started = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 seen, files, pids, iterations = set(), set(), set(), 0
 open(started, "w").close()
-end = time.time() + limit
+t0 = time.time()
+end = t0 + limit
 while time.time() < end and not os.path.exists(stop):
     iterations += 1
     for pid in os.listdir("/proc"):
@@ -160,11 +161,12 @@ while time.time() < end and not os.path.exists(stop):
                 except OSError:
                     pass
 with open(out, "w") as f:
-    json.dump({"iterations": iterations, "processes": len(pids), "files": sorted(files), "seen": [b.decode("latin-1") for b in seen]}, f)
+    json.dump({"iterations": iterations, "seconds": time.time() - t0, "processes": len(pids), "files": sorted(files), "seen": [b.decode("latin-1") for b in seen]}, f)
 `;
 
 export interface Watch {
     iterations: number;
+    seconds: number;
     processes: number;
     files: string[];
     seen: string[];
