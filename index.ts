@@ -4,7 +4,7 @@ import { FrontDoor } from "./components/frontdoor";
 import { MachineLayer } from "./components/machines";
 import { GlusterVolumes } from "./components/storage/gluster";
 import { NfsExport } from "./components/storage/nfs";
-import { NisDomain } from "./components/identity/nis";
+import { homeBaseSource, NisDomain } from "./components/identity/nis";
 import { SshAccess } from "./components/identity/ssh-access";
 import { CondorPool } from "./components/jobs/condor";
 import { Mosix } from "./components/jobs/mosix";
@@ -37,9 +37,11 @@ const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, d
 const bond = new NicBond("bond", { cfg, machines: layer.machines });
 // The nas serves /home as /nfs; NIS (rpcbind) comes up alongside on the same node.
 const nfs = new NfsExport("nfs", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
-const nis = new NisDomain("nis", { cfg, machines: layer.machines, dependsOn: [gluster] });
-// Jobs run as NIS users in their shared homes; managers are found by name.
-const condor = new CondorPool("condor", { cfg, machines: layer.machines, dependsOn: [...frontDoor.names, nis] });
+const homeBase = { gluster: [gluster], nfs: [nfs], local: [] }[homeBaseSource(cfg)];
+const nis = new NisDomain("nis", { cfg, machines: layer.machines, dependsOn: homeBase });
+// Managers are found by name. Jobs run as NIS users in their shared homes, but the
+// daemons need neither to start: the pool comes up beside storage and identity.
+const condor = new CondorPool("condor", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
 // Off unless the user supplies a MOSIX tarball.
 const mosix = new Mosix("mosix", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
 

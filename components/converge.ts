@@ -184,6 +184,8 @@ export class ManagedService extends pulumi.ComponentResource {
                 keepOnDelete: args.keepOnDelete,
             }));
         const scripts = pulumi.all([resolved, rest]).apply(([files, r]) => ({ apply: applyScript(files, r), ...checkScript(files, r) }));
+        // A component's own dependsOn does not reach its children: the command takes it over.
+        const optsDeps = opts?.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
         this.command = new Command(
             name,
             {
@@ -197,7 +199,7 @@ export class ManagedService extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [args.machine.ready, ...(args.dependsOn ?? [])],
+                dependsOn: [args.machine.ready, ...(args.dependsOn ?? []), ...(optsDeps as pulumi.Input<pulumi.Resource>[])],
                 additionalSecretOutputs: holdsSecrets(args) ? ["observed"] : [],
             },
         );

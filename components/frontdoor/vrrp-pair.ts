@@ -23,7 +23,8 @@ export class VrrpPair extends pulumi.ComponentResource {
                         files: [{ path: "/etc/keepalived/keepalived.conf", content: keepalivedConf(cfg, d), validate: "keepalived -t -f {}" }],
                         unit: "keepalived",
                     },
-                    { parent: this },
+                    // keepalived tracks HAProxy: start it once HAProxy runs.
+                    { parent: this, dependsOn: opts?.dependsOn },
                 ),
             );
         }

@@ -13,6 +13,20 @@ import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
 import { render } from "../render";
 import { q } from "../shell";
+import { PSEUDO } from "../storage/nfs";
+
+/**
+ * What must be mounted on the nas before homes are made on the home base: the
+ * Gluster volume it lies on, or the NFS export (/nfs), or nothing (a local
+ * directory). Made there too early, a home would land under the mount point
+ * and vanish once the volume is mounted over it.
+ */
+export function homeBaseSource(cfg: ClusterConfig): "gluster" | "nfs" | "local" {
+    const under = (dir: string) => cfg.identity.homeBase === dir || cfg.identity.homeBase.startsWith(`${dir}/`);
+    if (cfg.storage.volumes.some((v) => under(v.mount))) return "gluster";
+    if (under(PSEUDO)) return "nfs";
+    return "local";
+}
 
 /** Where a user's home is. */
 export const homeOf = (cfg: ClusterConfig, u: UserSpec) => `${cfg.identity.homeBase}/${u.name}`;

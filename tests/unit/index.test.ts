@@ -39,6 +39,12 @@ describe("program", () => {
         expect(program.vips).toEqual({ internal: "10.0.100.200", external: "192.168.1.200" });
     });
 
+    it("makes users' homes only once the replicated volume that holds them is mounted on the nas", async () => {
+        await registered(seen, "nis-master-nas");
+        const master = seen.find((r) => r.type === "cluster:remote:Command" && r.name === "nis-master-nas")!;
+        expect(master.dependencies.some((u) => u.endsWith("::gluster-mounts-nas"))).toBe(true);
+    });
+
     it("says MOSIX is off, and why, when no tarball is named", () => {
         expect(program.mosixStatus).toEqual({ enabled: false, nodes: [], note: expect.stringMatching(/^off: thesis-cluster:mosix.tarball is not set/) });
         expect(seen.filter((r) => r.type.startsWith("cluster:") && r.name.startsWith("mosix"))).toEqual([]);

@@ -16,6 +16,8 @@ export interface Registered {
     type: string;
     name: string;
     inputs: Record<string, unknown>;
+    /** The URNs it waits for, as the engine gets them (dependsOn and Output inputs, components expanded). */
+    dependencies: string[];
 }
 
 /**
@@ -29,10 +31,11 @@ export function installMocks(
     perResource: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> = () => ({}),
 ): Registered[] {
     const seen: Registered[] = [];
+    const dependencies = new Map<string, string[]>();
     pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
-                seen.push({ type: args.type, name: args.name, inputs: args.inputs });
+                seen.push({ type: args.type, name: args.name, inputs: args.inputs, dependencies: dependencies.get(`${args.type}::${args.name}`) ?? [] });
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...(outputs[args.type] ?? {}), ...perResource(args) } };
             },
             call(args: pulumi.runtime.MockCallArgs) {
@@ -43,6 +46,14 @@ export function installMocks(
         stack,
         false,
     );
+    // The mocked monitor hands newResource no dependencies: read them off each request first.
+    type Request = { getType(): string; getName(): string; getDependenciesList(): string[] };
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, cb: unknown): unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: Request, cb: unknown) => {
+        dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+        return register(req, cb);
+    };
     return seen;
 }
 

@@ -45,6 +45,14 @@ describe("program on the virtualbox backend (lab stack)", () => {
         });
     });
 
+    it("makes users' homes on the nas only once /nfs is mounted there (homes live on NFS here)", () => {
+        const master = seen.find((r) => r.type === "cluster:remote:Command" && r.name === "nis-master-nas")!;
+        expect(master.dependencies.filter((u) => /::nfs-(client-nas|server-nas)$/.test(u)).map((u) => u.split("::").pop()).sort()).toEqual([
+            "nfs-client-nas",
+            "nfs-server-nas",
+        ]);
+    });
+
     it("seeds each VM with its networkd files, its own pinned host key and the stack's key", () => {
         const vm = of("cluster:vbox:Machine").find((r) => r.name === "cluster3")!;
         const userData = plain(vm.inputs.userData);
