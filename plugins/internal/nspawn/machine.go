@@ -43,19 +43,19 @@ type Disk struct {
 // MachineArgs are the inputs of a Machine.
 type MachineArgs struct {
 	// Name is the machine's host name.
-	Name string `pulumi:"name"`
+	Name string `pulumi:"name" provider:"replaceOnChanges"`
 	// Namespace names the machine's network namespace; unique on the host.
-	Namespace string `pulumi:"namespace"`
+	Namespace string `pulumi:"namespace" provider:"replaceOnChanges"`
 	// Image is the base image's root filesystem (the overlay's lower layer).
-	Image string `pulumi:"image"`
+	Image string `pulumi:"image" provider:"replaceOnChanges"`
 	// StateDir holds the stack's host-side state; the machine lives in
 	// StateDir/machines/Name.
-	StateDir       string   `pulumi:"stateDir"`
-	Nics           []Nic    `pulumi:"nics"`
-	Disks          []Disk   `pulumi:"disks,optional"`
+	StateDir       string   `pulumi:"stateDir" provider:"replaceOnChanges"`
+	Nics           []Nic    `pulumi:"nics" provider:"replaceOnChanges"`
+	Disks          []Disk   `pulumi:"disks,optional" provider:"replaceOnChanges"`
 	AuthorizedKeys []string `pulumi:"authorizedKeys"`
 	// SystemCallFilter adds system calls to systemd-nspawn's allow list.
-	SystemCallFilter []string `pulumi:"systemCallFilter,optional"`
+	SystemCallFilter []string `pulumi:"systemCallFilter,optional" provider:"replaceOnChanges"`
 }
 
 // MachineState is what Pulumi keeps of a Machine.
@@ -253,22 +253,8 @@ func ensureMachine(ctx context.Context, a MachineArgs) (MachineState, error) {
 func (Machine) Diff(
 	_ context.Context, req infer.DiffRequest[MachineArgs, MachineState],
 ) (infer.DiffResponse, error) {
-	diff := map[string]p.PropertyDiff{}
-	olds, news := req.State.MachineArgs, req.Inputs
-	replaceOn := map[string][2]any{
-		"name": {olds.Name, news.Name}, "namespace": {olds.Namespace, news.Namespace},
-		"image": {olds.Image, news.Image}, "stateDir": {olds.StateDir, news.StateDir},
-		"nics": {olds.Nics, news.Nics}, "disks": {olds.Disks, news.Disks},
-		"systemCallFilter": {olds.SystemCallFilter, news.SystemCallFilter},
-	}
-	for key, pair := range replaceOn {
-		if !inputs.Same(pair[0], pair[1]) {
-			diff[key] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
-		}
-	}
-	if !inputs.Same(olds.AuthorizedKeys, news.AuthorizedKeys) {
-		diff["authorizedKeys"] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
-	}
+	olds := req.State.MachineArgs
+	diff := inputs.Diff(olds, req.Inputs)
 	if _, ok := runningPid(olds.paths()); !ok {
 		diff["running"] = p.PropertyDiff{Kind: p.Update}
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"thesis-cluster/plugins/internal/inputs"
+
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 )
@@ -20,12 +22,12 @@ type Network struct{}
 // NetworkArgs are the inputs of a Network.
 type NetworkArgs struct {
 	// Bridge is the interface name (15 characters at most).
-	Bridge string `pulumi:"bridge"`
+	Bridge string `pulumi:"bridge" provider:"replaceOnChanges"`
 	// Cidr is the lab subnet; the host checks no other interface routes it.
-	Cidr string `pulumi:"cidr"`
+	Cidr string `pulumi:"cidr" provider:"replaceOnChanges"`
 	// HostAddress is the host's own address on the network (the external one,
 	// like a VirtualBox host-only adapter), without prefix length.
-	HostAddress string `pulumi:"hostAddress,optional"`
+	HostAddress string `pulumi:"hostAddress,optional" provider:"replaceOnChanges"`
 }
 
 // NetworkState is what Pulumi keeps of a Network.
@@ -179,16 +181,7 @@ func bridgeDrift(a NetworkArgs) map[string]p.PropertyDiff {
 func (Network) Diff(
 	_ context.Context, req infer.DiffRequest[NetworkArgs, NetworkState],
 ) (infer.DiffResponse, error) {
-	diff := map[string]p.PropertyDiff{}
-	if req.Inputs.Bridge != req.State.Bridge {
-		diff["bridge"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
-	}
-	if req.Inputs.Cidr != req.State.Cidr {
-		diff["cidr"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
-	}
-	if req.Inputs.HostAddress != req.State.HostAddress {
-		diff["hostAddress"] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
-	}
+	diff := inputs.Diff(req.State.NetworkArgs, req.Inputs)
 	if len(diff) == 0 {
 		diff = bridgeDrift(req.State.NetworkArgs)
 	}

@@ -163,19 +163,8 @@ func (Command) Delete(ctx context.Context, req infer.DeleteRequest[CommandState]
 func (Command) Diff(
 	ctx context.Context, req infer.DiffRequest[CommandArgs, CommandState],
 ) (infer.DiffResponse, error) {
-	diff := map[string]p.PropertyDiff{}
-	olds, news := req.State.CommandArgs, req.Inputs
-	fields := map[string][2]any{
-		"create": {olds.Create, news.Create}, "update": {olds.Update, news.Update},
-		"delete": {olds.Delete, news.Delete}, "check": {olds.Check, news.Check}, "expect": {olds.Expect, news.Expect},
-		"triggers": {olds.Triggers, news.Triggers}, "connection": {olds.Connection, news.Connection},
-		"timeoutSeconds": {olds.TimeoutSeconds, news.TimeoutSeconds}, "uploads": {olds.Uploads, news.Uploads},
-	}
-	for key, pair := range fields {
-		if !inputs.Same(pair[0], pair[1]) {
-			diff[key] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
-		}
-	}
+	news := req.Inputs
+	diff := inputs.Diff(req.State.CommandArgs, news)
 	if len(diff) == 0 && news.Check != "" {
 		reference := req.State.Observed
 		if news.Expect != "" {

@@ -42,21 +42,21 @@ type Disk struct {
 
 // MachineArgs are the inputs of a Machine.
 type MachineArgs struct {
-	Name string `pulumi:"name"`
+	Name string `pulumi:"name" provider:"replaceOnChanges"`
 	// BaseFolder holds the stack's VMs, one folder each.
-	BaseFolder string `pulumi:"baseFolder"`
+	BaseFolder string `pulumi:"baseFolder" provider:"replaceOnChanges"`
 	// BaseImage is the Debian 13 disk image (VDI) the VM's disk is cloned from.
-	BaseImage string `pulumi:"baseImage"`
+	BaseImage string `pulumi:"baseImage" provider:"replaceOnChanges"`
 	MemoryMb  int    `pulumi:"memoryMb"`
 	Cpus      int    `pulumi:"cpus"`
 	Nics      []Nic  `pulumi:"nics"`
-	Disks     []Disk `pulumi:"disks,optional"`
+	Disks     []Disk `pulumi:"disks,optional" provider:"replaceOnChanges"`
 	// NetworkBoot boots from the network first (PXE from the directors' dnsmasq).
 	NetworkBoot bool `pulumi:"networkBoot,optional"`
 	// The cloud-init seed, as files of a NoCloud ISO. UserData holds the SSH host key.
-	UserData      string `pulumi:"userData" provider:"secret"`
-	MetaData      string `pulumi:"metaData"`
-	NetworkConfig string `pulumi:"networkConfig"`
+	UserData      string `pulumi:"userData" provider:"secret,replaceOnChanges"`
+	MetaData      string `pulumi:"metaData" provider:"replaceOnChanges"`
+	NetworkConfig string `pulumi:"networkConfig" provider:"replaceOnChanges"`
 }
 
 // MachineState is what Pulumi keeps of a Machine.
@@ -327,24 +327,8 @@ func (Machine) Read(ctx context.Context, req infer.ReadRequest[MachineArgs, Mach
 // or rewired by hand is a change that `pulumi up` undoes.
 func (Machine) Diff(ctx context.Context, req infer.DiffRequest[MachineArgs, MachineState]) (infer.DiffResponse, error) {
 	olds, news := req.State.MachineArgs, req.Inputs
-	diff := map[string]p.PropertyDiff{}
-	// What a VM cannot change in place: it is made again.
-	for key, pair := range map[string][2]any{
-		"name": {olds.Name, news.Name}, "baseFolder": {olds.BaseFolder, news.BaseFolder}, "baseImage": {olds.BaseImage, news.BaseImage},
-		"disks": {olds.Disks, news.Disks}, "userData": {olds.UserData, news.UserData}, "metaData": {olds.MetaData, news.MetaData},
-		"networkConfig": {olds.NetworkConfig, news.NetworkConfig},
-	} {
-		if !inputs.Same(pair[0], pair[1]) {
-			diff[key] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
-		}
-	}
-	for key, pair := range map[string][2]any{
-		"memoryMb": {olds.MemoryMb, news.MemoryMb}, "cpus": {olds.Cpus, news.Cpus}, "nics": {olds.Nics, news.Nics}, "networkBoot": {olds.NetworkBoot, news.NetworkBoot},
-	} {
-		if !inputs.Same(pair[0], pair[1]) {
-			diff[key] = p.PropertyDiff{Kind: p.Update, InputDiff: true}
-		}
-	}
+	// What a VM cannot change in place (replaceOnChanges) is made again.
+	diff := inputs.Diff(olds, news)
 	if len(diff) == 0 {
 		o, err := observe(ctx, olds.Name)
 		if err != nil {

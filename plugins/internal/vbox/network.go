@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 
+	"thesis-cluster/plugins/internal/inputs"
+
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 )
@@ -114,13 +116,7 @@ func (HostOnlyNetwork) Read(ctx context.Context, req infer.ReadRequest[HostOnlyN
 // Diff compares the wanted address with the one VirtualBox reports, so an
 // interface changed or removed by hand shows in `pulumi preview`.
 func (HostOnlyNetwork) Diff(ctx context.Context, req infer.DiffRequest[HostOnlyNetworkArgs, HostOnlyNetworkState]) (infer.DiffResponse, error) {
-	diff := map[string]p.PropertyDiff{}
-	if req.Inputs.HostAddress != req.State.HostAddress {
-		diff["hostAddress"] = p.PropertyDiff{Kind: p.Update}
-	}
-	if req.Inputs.Netmask != req.State.Netmask {
-		diff["netmask"] = p.PropertyDiff{Kind: p.Update}
-	}
+	diff := inputs.Diff(req.State.HostOnlyNetworkArgs, req.Inputs)
 	if req.State.Interface != "" {
 		if r, err := hostOnly(ctx, req.State.Interface); err == nil {
 			if r == nil {
