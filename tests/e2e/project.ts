@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { configOfStackFile } from "../unit/stackfiles";
+import { configOfStackFile, stackConfig } from "../unit/stackfiles";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -43,6 +43,13 @@ export function onTestSubnets(text: string): string {
     return out;
 }
 
+/** The stack file a test stack copied from the committed stack FROM gets (see TempProject.initStack). */
+export function stackText(from: string): string {
+    const config = Object.fromEntries(Object.entries(stackConfig(from)).map(([k, v]) => [`thesis-cluster:${k}`, v]));
+    const text = yaml.dump({ config }, { flowLevel: 4 });
+    return from === "local" ? onTestSubnets(text) : text;
+}
+
 export interface RunResult {
     code: number;
     stdout: string;
@@ -79,12 +86,14 @@ export class TempProject {
         delete this.env.PULUMI_CONFIG_PASSPHRASE_FILE;
     }
 
-    /** Creates stack NAME with the config of the committed stack file of FROM. */
+    /**
+     * Creates stack NAME with the whole config of the committed stack FROM
+     * (the project's topology and the stack file's keys) in its own stack
+     * file, on the test subnets when FROM is `local`, so a test may change any
+     * of it with `pulumi config set --path`.
+     */
     async initStack(name: string, from: string): Promise<void> {
-        // Without the source stack's encryption salt, which belongs to its passphrase.
-        let text = fs.readFileSync(path.join(this.dir, `Pulumi.${from}.yaml`), "utf8").replace(/^encryptionsalt:.*\n/m, "");
-        if (from === "local") text = onTestSubnets(text);
-        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), text);
+        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), stackText(from));
         await this.ok(["stack", "init", name]);
     }
 

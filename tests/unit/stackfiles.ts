@@ -15,7 +15,25 @@ export function configOfStackFile(text: string): Record<string, unknown> {
     return out;
 }
 
-/** The `thesis-cluster:*` config of a committed stack file, keyed without namespace. */
+const root = path.join(__dirname, "..", "..");
+
+/** The project-level `thesis-cluster:*` config in Pulumi.yaml (the thesis topology), keyed without namespace. */
+export function projectConfig(): Record<string, unknown> {
+    const doc = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config?: Record<string, unknown> };
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(doc.config ?? {})) {
+        if (!k.startsWith(`${NAMESPACE}:`)) continue;
+        // Long form { value: ... } (or { default: ... }), or the value itself.
+        const long = v !== null && typeof v === "object" && !Array.isArray(v) && ("value" in v || "default" in v);
+        out[k.slice(NAMESPACE.length + 1)] = long ? ((v as { value?: unknown; default?: unknown }).value ?? (v as { default?: unknown }).default) : v;
+    }
+    return out;
+}
+
+/**
+ * A committed stack's `thesis-cluster:*` config as the CLI hands it to the
+ * program: the project's, with the stack file's keys replacing theirs whole.
+ */
 export function stackConfig(stack: string): Record<string, unknown> {
-    return configOfStackFile(fs.readFileSync(path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`), "utf8"));
+    return { ...projectConfig(), ...configOfStackFile(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) };
 }

@@ -1,18 +1,17 @@
-import * as fs from "fs";
-import * as path from "path";
 import { parseClusterConfig } from "../../components/config";
-import { lab, onTestSubnets, testSubnets } from "../e2e/project";
+import { lab, onTestSubnets, stackText, testSubnets } from "../e2e/project";
 import { configOfStackFile } from "./stackfiles";
 
 // The e2e stacks copy the `local` stack onto their own subnets, so they can run
 // beside a user's `local` cluster; the copy must keep the topology whole.
 describe("onTestSubnets", () => {
-    const text = fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.local.yaml"), "utf8");
+    const text = stackText("lab");
     const config = (t: string) => parseClusterConfig(configOfStackFile(t));
 
     it("moves every address of the local stack and nothing else", () => {
         const local = config(text);
-        const moved = config(onTestSubnets(text));
+        const moved = config(stackText("local"));
+        expect(moved.backend).toBe("nspawn");
         expect(moved.networks.internal.cidr).toBe(`${lab("internal", 0)}/24`);
         expect(moved.networks.external.cidr).toBe(`${lab("external", 0)}/24`);
         expect(moved.networks.external.vip).toBe(lab("external", 200));
@@ -23,7 +22,7 @@ describe("onTestSubnets", () => {
                 ...(n.addresses.external ? { external: n.addresses.external.replace(/^192\.168\.1\./, testSubnets.external) } : {}),
             })),
         );
-        expect(onTestSubnets(text)).not.toMatch(/10\.0\.100\.|192\.168\.1\./);
+        expect(stackText("local")).not.toMatch(/10\.0\.100\.|192\.168\.1\./);
     });
 
     it("leaves look-alike addresses alone", () => {
