@@ -14,10 +14,9 @@ import * as nspawn from "./nspawn";
 import { SshKeyPair } from "./provider";
 import * as vbox from "./vbox";
 import { Command, Connection, Hop } from "./remote";
+import { FILES_DIR } from "./render";
 import { diskDevice } from "./shell";
 
-/** Where the project's files are (templates, package list, build script). */
-export const FILES_DIR = path.join(__dirname, "..", "files");
 
 /** Debian release of the machines. */
 export const SUITE = "trixie";

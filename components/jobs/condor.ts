@@ -11,9 +11,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NodeSpec } from "../config";
 import { ManagedFile, ManagedService } from "../converge";
-import { FILES_DIR, ServiceArgs } from "../machines";
+import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
-import { render } from "../render";
+import { FILES_DIR, render } from "../render";
 
 export const CONFIG_PATH = "/etc/condor/config.d/50-thesis-cluster.conf";
 /** The pool signing key as generated; condor_store_cred turns it into passwords.d/POOL. */

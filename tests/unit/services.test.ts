@@ -20,27 +20,29 @@ function renderings(stack: string): Record<string, string> {
     const cfg = parseClusterConfig(stackConfig(stack));
     const out: Record<string, string> = {};
     for (const d of cfg.roles.directors) {
-        out[`${stack}/${d}/dnsmasq.d/thesis-cluster.conf`] = dnsmasqConf(cfg, d);
-        out[`${stack}/${d}/keepalived.conf`] = keepalivedConf(cfg, d);
-        out[`${stack}/${d}/haproxy.cfg`] = haproxyCfg(cfg, d, "STATS-PASSWORD");
-        out[`${stack}/${d}/nftables.conf`] = nftablesConf(cfg, d);
-        out[`${stack}/${d}/resolv.conf`] = resolvConf(cfg, d);
+        out[`${d}/dnsmasq.d/thesis-cluster.conf`] = dnsmasqConf(cfg, d);
+        out[`${d}/keepalived.conf`] = keepalivedConf(cfg, d);
+        out[`${d}/haproxy.cfg`] = haproxyCfg(cfg, d, "STATS-PASSWORD");
+        out[`${d}/nftables.conf`] = nftablesConf(cfg, d);
+        out[`${d}/resolv.conf`] = resolvConf(cfg, d);
     }
-    out[`${stack}/cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
-    out[`${stack}/cluster2/hosts`] = hostsFile(cfg, "cluster2");
-    out[`${stack}/cluster2/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "cluster2");
-    out[`${stack}/nas/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "nas");
-    out[`${stack}/nas/ganesha.conf`] = ganeshaConf(cfg);
-    for (const f of bondFiles(cfg, cfg.nodes.find((n) => n.name === "nas")!)) out[`${stack}/nas/${path.basename(f.path)}`] = f.content;
-    for (const n of ["cluster1", "master2", "cluster2"]) out[`${stack}/${n}/condor/50-thesis-cluster.conf`] = condorConfig(cfg, cfg.nodes.find((x) => x.name === n)!)!;
+    out[`cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
+    out[`cluster2/hosts`] = hostsFile(cfg, "cluster2");
+    out[`cluster2/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "cluster2");
+    out[`nas/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "nas");
+    out[`nas/ganesha.conf`] = ganeshaConf(cfg);
+    for (const f of bondFiles(cfg, cfg.nodes.find((n) => n.name === "nas")!)) out[`nas/${path.basename(f.path)}`] = f.content;
+    for (const n of ["cluster1", "master2", "cluster2"]) out[`${n}/condor/50-thesis-cluster.conf`] = condorConfig(cfg, cfg.nodes.find((x) => x.name === n)!)!;
     return out;
 }
 
 describe("front door config files", () => {
+    // One set of golden files (tests/golden/thesis): the stacks share the topology,
+    // and only the machine layer differs between them, so both render the same.
     // UPDATE_GOLDEN=1 npx jest tests/unit/services.test.ts rewrites them; review the diff.
     it.each(["local", "lab"])("render as the committed golden files for the %s stack", (stack) => {
         for (const [rel, text] of Object.entries(renderings(stack))) {
-            const file = path.join(GOLDEN, rel);
+            const file = path.join(GOLDEN, "thesis", rel);
             if (process.env.UPDATE_GOLDEN) {
                 fs.mkdirSync(path.dirname(file), { recursive: true });
                 fs.writeFileSync(file, text);
