@@ -86,28 +86,39 @@ export interface ResolvedArgs {
     keepOnDelete?: string[];
 }
 
-export function applyScript(files: { path: string; content: string; mode?: string; owner?: string; validate?: string }[], args: ResolvedArgs): string {
-    const lines = [
-        "set -euo pipefail",
-        "changed=0",
-        "put() { # PATH MODE OWNER BASE64 VALIDATE",
-        '  local path=$1 new="$1.thesis-new"',
-        '  mkdir -p "$(dirname "$path")"',
-        // The new file is root's alone (0600) from its first byte until its mode is set.
-        '  rm -f "$new"; (umask 077; printf %s "$4" | base64 -d >"$new")',
-        '  chmod "$2" "$new"; chown "$3" "$new"',
-        '  if cmp -s "$new" "$path" && [ "$(stat -c %a:%U:%G "$path")" = "$(stat -c %a:%U:%G "$new")" ]; then rm -f "$new"; return; fi',
+/** A file as the install step takes it: its content known. */
+export type FileToPut = { path: string; content: string; mode?: string; owner?: string; validate?: string };
+
+/**
+ * The shell function that installs one file: staged 0600 beside its path,
+ * given its mode and owner, checked, and renamed into place only when it
+ * differs; it says so and sets changed=1. Every managed file goes through it.
+ */
+export const PUT_FUNCTION = [
+    "put() { # PATH MODE OWNER BASE64 VALIDATE",
+    '  local path=$1 new="$1.thesis-new"',
+    '  mkdir -p "$(dirname "$path")"',
+    // The new file is root's alone (0600) from its first byte until its mode is set.
+    '  rm -f "$new"; (umask 077; printf %s "$4" | base64 -d >"$new")',
+    '  chmod "$2" "$new"; chown "$3" "$new"',
+    '  if cmp -s "$new" "$path" && [ "$(stat -c %a:%U:%G "$path")" = "$(stat -c %a:%U:%G "$new")" ]; then rm -f "$new"; return; fi',
         '  if [ -n "$5" ] && ! out=$(eval "${5//\\{\\}/$new}" 2>&1); then',
         '    echo "$path: the new file was refused by its checker, nothing installed:" >&2; echo "$out" >&2; rm -f "$new"; exit 1',
         "  fi",
         '  mv -f "$new" "$path"; echo "installed $path"; changed=1',
         "}",
-    ];
+];
+
+/** The call of PUT_FUNCTION that installs f. */
+export function putLine(f: FileToPut): string {
+    const b64 = Buffer.from(f.content, "utf8").toString("base64");
+    return `put ${q(f.path)} ${normMode(f.mode)} ${q(f.owner ?? "root:root")} ${q(b64)} ${q(f.validate ?? "")}`;
+}
+
+export function applyScript(files: FileToPut[], args: ResolvedArgs): string {
+    const lines = ["set -euo pipefail", "changed=0", ...PUT_FUNCTION];
     if (args.before) lines.push(args.before);
-    for (const f of files) {
-        const b64 = Buffer.from(f.content, "utf8").toString("base64");
-        lines.push(`put ${q(f.path)} ${normMode(f.mode)} ${q(f.owner ?? "root:root")} ${q(b64)} ${q(f.validate ?? "")}`);
-    }
+    for (const f of files) lines.push(putLine(f));
     if (args.after) lines.push(args.after);
     if (args.unit) {
         const u = q(args.unit);

@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NodeSpec } from "../config";
 import { nicPlan, ServiceArgs } from "../machines";
+import { PUT_FUNCTION, putLine } from "../converge";
 import { Command } from "../remote";
 import { render } from "../render";
 import { q } from "../shell";
@@ -44,10 +45,8 @@ export function bondScript(cfg: ClusterConfig, node: NodeSpec): string {
         "fi",
         "changed=0",
     ];
-    for (const f of files) {
-        const b64 = Buffer.from(f.content).toString("base64");
-        lines.push(`printf %s ${q(b64)} | base64 -d >${q(f.path)}.new; if cmp -s ${q(f.path)}.new ${q(f.path)}; then rm ${q(f.path)}.new; else mv ${q(f.path)}.new ${q(f.path)}; changed=1; fi`);
-    }
+    // The common install step; what it says is left out of the bond's report.
+    lines.push(...PUT_FUNCTION, ...files.map((f) => `${putLine(f)} >/dev/null`));
     lines.push(
         "if [ $changed = 1 ]; then networkctl reload; networkctl reconfigure " + nicPlan(cfg, node).filter((n) => n.network === "internal").map((n) => n.name).join(" ") + " || true; fi",
         `for _ in $(seq 50); do [ -r /proc/net/bonding/bond0 ] && break; sleep 0.2; done`,
