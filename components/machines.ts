@@ -14,6 +14,7 @@ import * as nspawn from "./nspawn";
 import { SshKeyPair } from "./provider";
 import * as vbox from "./vbox";
 import { Command, Connection, Hop } from "./remote";
+import { networkdFiles } from "./network/networkd";
 import { FILES_DIR } from "./render";
 import { diskDevice } from "./shell";
 
@@ -233,6 +234,8 @@ export class MachineLayer extends pulumi.ComponentResource {
                         mac: n.mac,
                     })),
                     disks: node.disks,
+                    // The same networkd files the VMs get through their seed.
+                    guestFiles: networkdFiles(nicPlan(cfg, node)),
                     authorizedKeys: [args.publicKey],
                     // The nas serves NFS with nfs-ganesha, whose VFS backend
                     // needs these calls that nspawn's default filter denies.

@@ -55,6 +55,8 @@ export interface MachineArgs {
     stateDir: string;
     nics: NicArgs[];
     disks?: { sizeMb: number }[];
+    /** Files written into the machine's root before it boots (absolute paths in the guest, under /etc). */
+    guestFiles?: { path: string; content: string }[];
     authorizedKeys: pulumi.Input<pulumi.Input<string>[]>;
     systemCallFilter?: string[];
 }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NodeSpec } from "./config";
 import { NicPlan } from "./machines";
 import { providerOpts } from "./provider";
+import { networkdUnit } from "./network/networkd";
 import { render } from "./render";
 
 export interface HostOnlyNetworkArgs {
@@ -64,11 +65,6 @@ const indent = (text: string, spaces: number) =>
         .split("\n")
         .map((l) => (l === "" ? "" : " ".repeat(spaces) + l))
         .join("\n");
-
-/** A NIC's systemd-networkd file, the same the nspawn machines get. */
-export function networkdUnit(nic: NicPlan): string {
-    return render("cloud-init/eth.network.mustache", { name: nic.name, address: nic.address, gateway: nic.gateway });
-}
 
 const seedView = (cfg: ClusterConfig, stack: string, node: NodeSpec) => ({ name: node.name, stack, domain: cfg.frontDoor.domain });
 

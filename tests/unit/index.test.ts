@@ -13,7 +13,7 @@ describe("program", () => {
         );
         useStackConfig(stackConfig("local"));
         program = await import("../../index");
-    });
+    }, 60_000);
 
     it("generates the stack's SSH key pair in the provider, at the pinned provider version", async () => {
         const key = seen.find((r) => r.type === "cluster:index:SshKeyPair");
@@ -43,6 +43,16 @@ describe("program", () => {
         await registered(seen, "nis-master-nas");
         const master = seen.find((r) => r.type === "cluster:remote:Command" && r.name === "nis-master-nas")!;
         expect(master.dependencies.some((u) => u.endsWith("::gluster-mounts-nas"))).toBe(true);
+    });
+
+    it("hands each nspawn machine the networkd files a VM's seed carries, rendered from the one template", async () => {
+        const machine = () => seen.find((r) => r.type === "cluster:nspawn:Machine" && r.name === "cluster1");
+        for (let i = 0; i < 100 && !machine(); i++) await new Promise((r) => setTimeout(r, 50));
+        const m = machine()!;
+        expect(m.inputs.guestFiles).toEqual([
+            { path: "/etc/systemd/network/10-eth0.network", content: expect.stringContaining("Name=eth0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\nAddress=10.0.100.1/24\n") },
+            { path: "/etc/systemd/network/10-eth1.network", content: expect.stringContaining("Address=192.168.1.101/24\nGateway=192.168.1.1\n") },
+        ]);
     });
 
     it("says MOSIX is off, and why, when no tarball is named", () => {

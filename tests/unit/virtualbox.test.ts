@@ -19,7 +19,7 @@ describe("program on the virtualbox backend (lab stack)", () => {
         useStackConfig(stackConfig("lab"));
         program = await import("../../index");
         await registered(seen, "condor-cluster5");
-    });
+    }, 60_000);
 
     const of = (type: string) => seen.filter((r) => r.type === type);
 

@@ -40,6 +40,13 @@ type Disk struct {
 	SizeMb int `pulumi:"sizeMb"`
 }
 
+// GuestFile is a file of the guest, written from the host.
+type GuestFile struct {
+	// Path in the guest: absolute, under /etc.
+	Path    string `pulumi:"path"`
+	Content string `pulumi:"content"`
+}
+
 // MachineArgs are the inputs of a Machine.
 type MachineArgs struct {
 	// Name is the machine's host name.
@@ -50,10 +57,13 @@ type MachineArgs struct {
 	Image string `pulumi:"image" provider:"replaceOnChanges"`
 	// StateDir holds the stack's host-side state; the machine lives in
 	// StateDir/machines/Name.
-	StateDir       string   `pulumi:"stateDir" provider:"replaceOnChanges"`
-	Nics           []Nic    `pulumi:"nics" provider:"replaceOnChanges"`
-	Disks          []Disk   `pulumi:"disks,optional" provider:"replaceOnChanges"`
-	AuthorizedKeys []string `pulumi:"authorizedKeys"`
+	StateDir string `pulumi:"stateDir" provider:"replaceOnChanges"`
+	Nics     []Nic  `pulumi:"nics" provider:"replaceOnChanges"`
+	Disks    []Disk `pulumi:"disks,optional" provider:"replaceOnChanges"`
+	// GuestFiles are written into the machine's root before it boots: its
+	// systemd-networkd files, rendered by the program as for a VM's seed.
+	GuestFiles     []GuestFile `pulumi:"guestFiles,optional"`
+	AuthorizedKeys []string    `pulumi:"authorizedKeys"`
 	// SystemCallFilter adds system calls to systemd-nspawn's allow list.
 	SystemCallFilter []string `pulumi:"systemCallFilter,optional" provider:"replaceOnChanges"`
 }
@@ -108,6 +118,11 @@ func (a MachineArgs) validate(dryRun bool) error {
 	}
 	if len(a.Nics) == 0 {
 		return errors.New("nics: a machine needs at least one NIC")
+	}
+	for i, f := range a.GuestFiles {
+		if clean := filepath.Clean(f.Path); clean != f.Path || !strings.HasPrefix(clean, "/etc/") {
+			return fmt.Errorf("guestFiles[%d].path: %q must be a clean absolute path under /etc", i, f.Path)
+		}
 	}
 	for i, n := range a.Nics {
 		if !strings.HasPrefix(n.Name, "eth") || n.Bridge == "" {

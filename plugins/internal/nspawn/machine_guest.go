@@ -40,9 +40,10 @@ func sameKey(a, b string) bool {
 	return len(fa) >= 2 && len(fb) >= 2 && fa[0] == fb[0] && fa[1] == fb[1]
 }
 
-// writeGuestFiles writes what makes the machine itself: host name, network
-// configuration for systemd-networkd (inside the guest, as on a VM), the
-// stack's authorized key and the machine's host key, made once.
+// writeGuestFiles writes what makes the machine itself: host name, the guest
+// files the program rendered (its systemd-networkd configuration, as a VM's
+// seed carries it), the stack's authorized key and the machine's host key,
+// made once.
 func writeGuestFiles(a MachineArgs, root string) (string, error) {
 	files := map[string]string{"etc/hostname": a.Name + "\n"}
 	// A first /etc/hosts only: once services manage it, a repair keeps theirs.
@@ -50,8 +51,8 @@ func writeGuestFiles(a MachineArgs, root string) (string, error) {
 		files["etc/hosts"] = "127.0.0.1\tlocalhost\n127.0.1.1\t" + a.Name + "\n"
 		files["etc/hosts.thesis-cluster"] = "the machine's first /etc/hosts was written\n"
 	}
-	for _, n := range a.Nics {
-		files["etc/systemd/network/10-"+n.Name+".network"] = networkdUnit(n)
+	for _, f := range a.GuestFiles {
+		files[strings.TrimPrefix(f.Path, "/")] = f.Content
 	}
 	files["root/.ssh/authorized_keys"] = strings.Join(a.AuthorizedKeys, "\n") + "\n"
 	for rel, content := range files {
@@ -85,21 +86,4 @@ func writeGuestFiles(a MachineArgs, root string) (string, error) {
 		return "", err
 	}
 	return public, nil
-}
-
-// networkdUnit is a NIC's systemd-networkd configuration.
-func networkdUnit(n Nic) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by thesis-cluster.\n[Match]\nName=%s\n\n", n.Name)
-	if n.Address == "" {
-		b.WriteString("[Link]\nRequiredForOnline=no\n\n")
-	}
-	b.WriteString("[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n")
-	if n.Address != "" {
-		fmt.Fprintf(&b, "Address=%s\n", n.Address)
-	}
-	if n.Gateway != "" {
-		fmt.Fprintf(&b, "Gateway=%s\n", n.Gateway)
-	}
-	return b.String()
 }

@@ -24,16 +24,21 @@ func TestParseCgroupMountsHybridAndUnified(t *testing.T) {
 	}
 }
 
-func TestNetworkdUnit(t *testing.T) {
-	u := networkdUnit(Nic{Name: "eth0", Bridge: "br", Address: "10.0.100.3/24", Gateway: "10.0.100.200"})
-	for _, want := range []string{"Name=eth0", "Address=10.0.100.3/24", "Gateway=10.0.100.200", "LinkLocalAddressing=no"} {
-		if !strings.Contains(u, want) {
-			t.Errorf("missing %q in\n%s", want, u)
+func TestGuestFilesStayUnderEtc(t *testing.T) {
+	base := MachineArgs{Name: "n1", Namespace: "tc-n1", Image: "/img", StateDir: "/state", Nics: []Nic{{Name: "eth0", Bridge: "br"}}}
+	for _, p := range []string{"/etc/systemd/network/10-eth0.network", "/etc/x"} {
+		a := base
+		a.GuestFiles = []GuestFile{{Path: p, Content: "x"}}
+		if err := a.validate(false); err != nil {
+			t.Errorf("%s refused: %v", p, err)
 		}
 	}
-	bare := networkdUnit(Nic{Name: "eth1", Bridge: "br"})
-	if !strings.Contains(bare, "RequiredForOnline=no") || strings.Contains(bare, "Address=") {
-		t.Errorf("an unaddressed NIC must not hold up network-online:\n%s", bare)
+	for _, p := range []string{"etc/x", "/root/.ssh/authorized_keys", "/etc/../root/x", "/etc//x"} {
+		a := base
+		a.GuestFiles = []GuestFile{{Path: p, Content: "x"}}
+		if err := a.validate(false); err == nil || !strings.Contains(err.Error(), "guestFiles[0].path") {
+			t.Errorf("%s accepted (%v)", p, err)
+		}
 	}
 }
 
