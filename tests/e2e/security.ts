@@ -14,11 +14,17 @@ import { NodeOutput, Ssh } from "./ssh";
 function tcpState(host: string, port: number, timeoutMs: number): Promise<"open" | "closed" | "filtered"> {
     return new Promise((resolve) => {
         const sock = net.connect({ host, port });
+        let settled = false;
         const done = (s: "open" | "closed" | "filtered") => {
+            if (settled) return;
+            settled = true;
             sock.destroy();
             resolve(s);
         };
-        sock.setTimeout(timeoutMs, () => done("filtered"));
+        // Timers run before I/O in Node's loop: when the loop was busy past the
+        // timeout (thousands of connects at once), an answer may already be
+        // waiting. Decide "no answer" only after pending I/O had its turn.
+        sock.setTimeout(timeoutMs, () => setImmediate(() => done("filtered")));
         sock.once("connect", () => done("open"));
         sock.once("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "closed" : "filtered"));
     });
