@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NodeSpec } from "./config";
-import { NicPlan } from "./machines";
+import { NicPlan } from "./plan";
 import { providerOpts } from "./provider";
 import { networkdUnit } from "./network/networkd";
 import { render } from "./render";

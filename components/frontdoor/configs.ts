@@ -5,7 +5,7 @@
  */
 import * as ipaddr from "ipaddr.js";
 import { ClusterConfig, NetworkName, NodeSpec } from "../config";
-import { nicPlan } from "../machines";
+import { nicPlan } from "../plan";
 import { render } from "../render";
 
 function nodeOf(cfg: ClusterConfig, name: string): NodeSpec {

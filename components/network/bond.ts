@@ -6,7 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NodeSpec } from "../config";
-import { nicPlan, ServiceArgs } from "../machines";
+import { ServiceArgs } from "../machines";
+import { nicPlan } from "../plan";
 import { PUT_FUNCTION, putLine } from "../converge";
 import { Command } from "../remote";
 import { render } from "../render";
