@@ -51,7 +51,7 @@ export interface ManagedServiceArgs {
     /** How a changed file reaches a running unit. Default "reload". */
     onChange?: "reload" | "restart";
     /** Runs before the files are installed; idempotent. */
-    before?: string;
+    before?: pulumi.Input<string>;
     /** Runs after the files are in place and before the unit is handled; idempotent. */
     after?: pulumi.Input<string>;
     /** Live facts to watch besides files and unit (sysctls, tables). */
@@ -185,11 +185,11 @@ export class ManagedService extends pulumi.ComponentResource {
             args.files.map((f, i) => ({ ...f, content: contents[i] })),
         );
         const rest = pulumi
-            .all([pulumi.output(args.after), pulumi.all((args.probes ?? []).map((p) => pulumi.output(p.expect)))])
-            .apply(([after, wanted]): ResolvedArgs => ({
+            .all([pulumi.output(args.before), pulumi.output(args.after), pulumi.all((args.probes ?? []).map((p) => pulumi.output(p.expect)))])
+            .apply(([before, after, wanted]): ResolvedArgs => ({
                 unit: args.unit,
                 onChange: args.onChange,
-                before: args.before,
+                before,
                 after,
                 probes: (args.probes ?? []).map((p, i) => ({ script: p.script, expect: wanted[i] })),
                 keepOnDelete: args.keepOnDelete,

@@ -109,6 +109,17 @@ export class Machine extends pulumi.ComponentResource {
         this.state = this.ready.stdout.apply((s) => (s ?? "").trim());
         this.registerOutputs({ state: this.state });
     }
+
+    /**
+     * The guest's name of the node's i-th extra disk, as its backend made it
+     * (`devices`); a node with fewer disks is a mistake in the program.
+     */
+    device(i: number): pulumi.Output<string> {
+        return this.devices.apply((d) => {
+            if (d[i] === undefined) throw new Error(`${this.name} has ${d.length} extra disks; disk ${i} was asked for`);
+            return d[i];
+        });
+    }
 }
 
 /** What a service component needs: the stack config and the machines by node name. */

@@ -5,11 +5,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, VolumeSpec } from "../config";
-import { ManagedService } from "../converge";
+import { ManagedFile, ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
 import { Command } from "../remote";
 import { render } from "../render";
-import { diskDevice, formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
+import { formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
 
 export const brickDir = (disk: number) => `/export/brick${disk + 1}`;
 export const brickPath = (disk: number) => `${brickDir(disk)}/data`;
@@ -149,15 +149,17 @@ export class GlusterVolumes extends pulumi.ComponentResource {
         const { cfg, machines } = args;
         const disks = [...new Set(cfg.storage.volumes.map((v) => v.disk))].sort();
         for (const san of cfg.roles.san) {
-            const files = disks.map((d) => ({
+            // Each brick's disk by the name the SAN node's backend gave it.
+            const device = (d: number) => machines[san].device(d);
+            const files: ManagedFile[] = disks.map((d) => ({
                 path: `/etc/systemd/system/${mountUnit(brickDir(d))}`,
-                content: render("gluster/brick.mount.mustache", { brick: `brick${d + 1}`, device: diskDevice(d), dir: brickDir(d) }),
+                content: device(d).apply((dev) => render("gluster/brick.mount.mustache", { brick: `brick${d + 1}`, device: dev, dir: brickDir(d) })),
             }));
             files.push({
                 path: "/etc/systemd/system/glusterd.service.d/thesis-cluster-bricks.conf",
                 content: render("gluster/glusterd-bricks.conf.mustache", { dirs: disks.map(brickDir) }),
             });
-            const format = disks.map((d) => formatXfsOnce(diskDevice(d), "-i size=512")).join("\n");
+            const format = pulumi.all(disks.map(device)).apply((devs) => devs.map((dev) => formatXfsOnce(dev, "-i size=512")).join("\n"));
             this.bricks.push(
                 new ManagedService(
                     `gluster-bricks-${san}`,
@@ -173,7 +175,7 @@ export class GlusterVolumes extends pulumi.ComponentResource {
                         onChange: "restart",
                         probes: disks.map((d) => ({
                             script: `echo "${brickDir(d)} $(findmnt -n -o FSTYPE,SOURCE ${brickDir(d)} | tr -s ' ') $(test -d ${brickPath(d)} && echo data)"`,
-                            expect: `${brickDir(d)} xfs ${diskDevice(d)} data`,
+                            expect: pulumi.interpolate`${brickDir(d)} xfs ${device(d)} data`,
                         })),
                     },
                     { parent: this },

@@ -11,7 +11,7 @@ import { ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
 import { Command } from "../remote";
 import { render } from "../render";
-import { diskDevice, formatXfsOnce, fstabRemove, fstabSet } from "../shell";
+import { formatXfsOnce, fstabRemove, fstabSet } from "../shell";
 import { mountUnit } from "./gluster";
 
 export const EXPORT_PATH = "/home";
@@ -55,23 +55,24 @@ export class NfsExport extends pulumi.ComponentResource {
         const { cfg, machines } = args;
         const nas = cfg.nodes.find((n) => n.name === cfg.roles.nas)!;
         const server = nas.addresses.internal;
-        const dev = diskDevice(0);
         const hasDisk = nas.disks.length > 0;
+        // The data disk by the name the nas' backend gave it.
+        const dev = hasDisk ? machines[nas.name].device(0) : pulumi.output("");
         const unit = mountUnit(EXPORT_PATH);
         this.server = new ManagedService(
             `nfs-server-${nas.name}`,
             {
                 machine: machines[nas.name],
-                before: hasDisk ? formatXfsOnce(dev) : undefined,
+                before: hasDisk ? dev.apply((d) => formatXfsOnce(d)) : undefined,
                 files: [
-                    ...(hasDisk ? [{ path: `/etc/systemd/system/${unit}`, content: render("nfs/home.mount.mustache", { device: dev, dir: EXPORT_PATH }) }] : []),
+                    ...(hasDisk ? [{ path: `/etc/systemd/system/${unit}`, content: dev.apply((d) => render("nfs/home.mount.mustache", { device: d, dir: EXPORT_PATH })) }] : []),
                     { path: "/etc/ganesha/ganesha.conf", content: ganeshaConf(cfg) },
                 ],
                 after: hasDisk ? `systemctl daemon-reload\nsystemctl enable --quiet ${unit}\nmountpoint -q ${EXPORT_PATH} || { systemctl start ${unit}; echo "mounted ${EXPORT_PATH}"; }\nchmod 755 ${EXPORT_PATH}` : undefined,
                 unit: "nfs-ganesha",
                 onChange: "restart",
                 probes: [
-                    ...(hasDisk ? [{ script: `echo "${EXPORT_PATH} $(findmnt -n -o FSTYPE,SOURCE ${EXPORT_PATH} | tr -s ' ')"`, expect: `${EXPORT_PATH} xfs ${dev}` }] : []),
+                    ...(hasDisk ? [{ script: `echo "${EXPORT_PATH} $(findmnt -n -o FSTYPE,SOURCE ${EXPORT_PATH} | tr -s ' ')"`, expect: pulumi.interpolate`${EXPORT_PATH} xfs ${dev}` }] : []),
                     { script: `for _ in $(seq 50); do ss -ltnH 'sport = :2049' | grep -q . && break; sleep 0.1; done; echo "nfs port 2049 $(ss -ltnH 'sport = :2049' | grep -q . && echo listening || echo closed)"`, expect: "nfs port 2049 listening" },
                 ],
             },

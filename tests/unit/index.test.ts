@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { installMocks, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig, valueOf } from "./mocks";
+import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig, valueOf } from "./mocks";
 import { stackConfig } from "./stackfiles";
 
 describe("program", () => {
@@ -9,7 +9,7 @@ describe("program", () => {
 
     beforeAll(async () => {
         seen = installMocks(PROVIDER_OUTPUTS, "unit", (args) =>
-            args.type === "cluster:nspawn:Machine" ? { hostKey: `ssh-ed25519 HOST${args.name}`, devices: [] } : {},
+            args.type === "cluster:nspawn:Machine" ? { hostKey: `ssh-ed25519 HOST${args.name}`, devices: mockDevices(args.inputs) } : {},
         );
         useStackConfig(stackConfig("local"));
         program = await import("../../index");

@@ -4,7 +4,7 @@ import * as path from "path";
 import { parseClusterConfig } from "../../components/config";
 import { condorConfig, hadTiming } from "../../components/jobs/condor";
 import { installScript, mosixMap } from "../../components/jobs/mosix";
-import { installMocks, PROVIDER_OUTPUTS, Registered, registered, useStackConfig } from "./mocks";
+import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, registered, useStackConfig } from "./mocks";
 import { stackConfig } from "./stackfiles";
 
 describe("HTCondor pool config", () => {
@@ -96,7 +96,7 @@ describe("program with MOSIX on (unit tests only: MOSIX is not run here)", () =>
     beforeAll(async () => {
         fs.writeFileSync(tarball, "not really a tarball, a test double\n");
         seen = installMocks(PROVIDER_OUTPUTS, "unit", (args) =>
-            args.type === "cluster:nspawn:Machine" ? { hostKey: `ssh-ed25519 HOST${args.name}`, devices: [] } : {},
+            args.type === "cluster:nspawn:Machine" ? { hostKey: `ssh-ed25519 HOST${args.name}`, devices: mockDevices(args.inputs) } : {},
         );
         useStackConfig({ ...stackConfig("local"), mosix: { tarball } });
         program = await import("../../index");

@@ -11,6 +11,11 @@ export const PROVIDER_OUTPUTS = {
     "cluster:index:RandomSecret": { value: "generated", sha512Crypt: "$6$salt$hash" },
 };
 
+/** The extra disks' names a machine backend reports: /dev/sdb, /dev/sdc, … one per disk of its inputs. */
+export function mockDevices(inputs: Record<string, unknown>, prefix = "/dev/sd"): string[] {
+    return ((inputs.disks as unknown[] | undefined) ?? []).map((_, i) => `${prefix}${String.fromCharCode(98 + i)}`);
+}
+
 /** A resource the mocked engine saw registered. */
 export interface Registered {
     type: string;

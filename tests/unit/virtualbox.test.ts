@@ -1,6 +1,6 @@
 import { parseClusterConfig } from "../../components/config";
 import { bootsFromNetwork } from "../../components/vbox";
-import { installMocks, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig } from "./mocks";
+import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig } from "./mocks";
 import { stackConfig } from "./stackfiles";
 
 /** Secret inputs arrive wrapped in the mocks. */
@@ -14,7 +14,8 @@ describe("program on the virtualbox backend (lab stack)", () => {
 
     beforeAll(async () => {
         seen = installMocks(PROVIDER_OUTPUTS, "lab", (args) =>
-            args.type === "cluster:vbox:HostOnlyNetwork" ? { interface: "vboxnet0" } : args.type === "cluster:vbox:Machine" ? { devices: [] } : {},
+            args.type === "cluster:vbox:HostOnlyNetwork" ? { interface: "vboxnet0" } : // Disk names other than the nspawn machines': services must take the backend's.
+            args.type === "cluster:vbox:Machine" ? { devices: mockDevices(args.inputs, "/dev/vd") } : {},
         );
         useStackConfig(stackConfig("lab"));
         program = await import("../../index");
@@ -43,6 +44,14 @@ describe("program on the virtualbox backend (lab stack)", () => {
             internal: { cidr: "10.0.100.0/24", virtualbox: "thesis-cluster-lab-internal" },
             external: { cidr: "192.168.1.0/24", virtualbox: expect.anything() },
         });
+    });
+
+    it("formats and mounts the disks by the names the VMs report, not names of its own", async () => {
+        const script = (name: string) => plain(seen.find((r) => r.type === "cluster:remote:Command" && r.name === name)!.inputs.create);
+        await registered(seen, "nfs-server-nas");
+        expect(script("gluster-bricks-san1")).toContain("mkfs.xfs -q -i size=512 /dev/vdc");
+        expect(script("gluster-bricks-san1")).not.toContain("/dev/sd");
+        expect(script("nfs-server-nas")).toContain("mkfs.xfs -q /dev/vdb");
     });
 
     it("makes users' homes on the nas only once /nfs is mounted there (homes live on NFS here)", () => {
