@@ -17,7 +17,7 @@ import { Command, Connection, Hop } from "./remote";
 import { networkdFiles } from "./network/networkd";
 import { FILES_DIR } from "./render";
 import { diskDevice } from "./shell";
-import { nicPlan } from "./plan";
+import { machineNeeds, nicPlan } from "./plan";
 
 export { macOf, nicPlan } from "./plan";
 export type { NicPlan } from "./plan";
@@ -205,9 +205,8 @@ export class MachineLayer extends pulumi.ComponentResource {
                     // The same networkd files the VMs get through their seed.
                     guestFiles: networkdFiles(nicPlan(cfg, node)),
                     authorizedKeys: [args.publicKey],
-                    // The nas serves NFS with nfs-ganesha, whose VFS backend
-                    // needs these calls that nspawn's default filter denies.
-                    systemCallFilter: roleOf(cfg, node.name) === "nas" ? ["open_by_handle_at", "name_to_handle_at"] : undefined,
+                    // What the services on the node need of a container (nfs-ganesha on the nas).
+                    systemCallFilter: machineNeeds(cfg, node.name).systemCalls.length > 0 ? machineNeeds(cfg, node.name).systemCalls : undefined,
                 },
                 { parent: this, dependsOn: bridges },
             );

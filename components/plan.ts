@@ -5,6 +5,7 @@
  */
 import * as crypto from "crypto";
 import { ClusterConfig, NetworkName, NodeSpec } from "./config";
+import { SERVER_SYSTEM_CALLS } from "./storage/nfs";
 
 /** A node's NICs, named as on the VMs: the internal network first (eth0), then
  * the external one; the nas gets one NIC per bond slave, the address on eth0
@@ -51,4 +52,9 @@ export function nicPlan(cfg: ClusterConfig, node: NodeSpec): NicPlan[] {
         });
     }
     return nics;
+}
+
+/** What the services placed on a node need of its machine beyond a plain Debian guest (the system calls a container must allow). */
+export function machineNeeds(cfg: ClusterConfig, node: string): { systemCalls: string[] } {
+    return { systemCalls: cfg.roles.nas === node ? SERVER_SYSTEM_CALLS : [] };
 }

@@ -15,6 +15,13 @@ import { formatXfsOnce, fstabRemove, fstabSet } from "../shell";
 import { mountUnit } from "./gluster";
 
 export const EXPORT_PATH = "/home";
+
+/**
+ * What the NFS server needs of the machine it runs on: nfs-ganesha's VFS
+ * backend opens files by handle, which systemd-nspawn's default system call
+ * filter denies. The machine layer asks for these where the nas runs.
+ */
+export const SERVER_SYSTEM_CALLS = ["open_by_handle_at", "name_to_handle_at"];
 export const PSEUDO = "/nfs";
 
 export function ganeshaConf(cfg: ClusterConfig): string {
