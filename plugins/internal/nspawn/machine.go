@@ -235,21 +235,34 @@ func ensureMachine(ctx context.Context, a MachineArgs) (MachineState, error) {
 	if err != nil {
 		return state, err
 	}
-	if _, ok := runningPid(paths); !ok {
+	boot := func() error {
 		// A guest whose systemd-nspawn was killed keeps running without it:
 		// power it off before booting the machine again.
 		if err := killGuest(ctx, a); err != nil {
-			return state, err
+			return err
 		}
 		if err := freshNetns(ctx, a); err != nil {
-			return state, err
+			return err
 		}
-		if err := start(a, paths, loops); err != nil {
+		return start(a, paths, loops)
+	}
+	if _, ok := runningPid(paths); !ok {
+		if err := boot(); err != nil {
 			return state, err
 		}
 	}
 	if err := waitForSSH(ctx, a, paths); err != nil {
-		return state, err
+		var silent *silentStopError
+		if !errors.As(err, &silent) {
+			return state, err
+		}
+		p.GetLogger(ctx).Warningf("machine %s: systemd-nspawn ended without a word while booting; booting it once more", a.Name)
+		if err := boot(); err != nil {
+			return state, err
+		}
+		if err := waitForSSH(ctx, a, paths); err != nil {
+			return state, err
+		}
 	}
 	// The namespace now lives only as long as the machine's processes: when
 	// the machine dies, its NICs vanish from the bridges, as a VM's would,

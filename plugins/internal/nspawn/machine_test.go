@@ -1,6 +1,8 @@
 package nspawn
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,5 +137,31 @@ func TestOwnedElsewhere(t *testing.T) {
 	err := ownedElsewhere(a)
 	if err == nil || !strings.Contains(err.Error(), "another stack") || !strings.Contains(err.Error(), a.paths().dir) {
 		t.Errorf("another stack's machine: got %v", err)
+	}
+}
+
+func TestASilentStopIsToldApart(t *testing.T) {
+	dir := t.TempDir()
+	a := MachineArgs{Name: "n1", StateDir: dir, Nics: []Nic{{Name: "eth0", Bridge: "br", Address: "10.0.100.3/24"}}}
+	paths := a.paths()
+	if err := os.MkdirAll(paths.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// No pid file: the machine is not running.
+	for _, c := range []struct {
+		console string
+		silent  bool
+	}{
+		{"--- 2026-12-03T11:22:36Z: starting\n", true},
+		{"--- 2026-12-03T11:22:36Z: starting\nFailed to allocate manager object: Too many open files\n", false},
+	} {
+		if err := os.WriteFile(paths.log, []byte(c.console), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := waitForSSH(context.Background(), a, paths)
+		var silent *silentStopError
+		if err == nil || errors.As(err, &silent) != c.silent {
+			t.Errorf("console %q: got %v, silent stop %v", c.console, err, c.silent)
+		}
 	}
 }
