@@ -120,7 +120,6 @@ export interface ClusterConfig {
     imageCacheDir?: string;
 }
 
-
 const port = z.number().int().min(1).max(65535);
 
 const domainName = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/, "must be a DNS domain of lower-case labels");

@@ -102,11 +102,11 @@ export const PUT_FUNCTION = [
     '  rm -f "$new"; (umask 077; printf %s "$4" | base64 -d >"$new")',
     '  chmod "$2" "$new"; chown "$3" "$new"',
     '  if cmp -s "$new" "$path" && [ "$(stat -c %a:%U:%G "$path")" = "$(stat -c %a:%U:%G "$new")" ]; then rm -f "$new"; return; fi',
-        '  if [ -n "$5" ] && ! out=$(eval "${5//\\{\\}/$new}" 2>&1); then',
-        '    echo "$path: the new file was refused by its checker, nothing installed:" >&2; echo "$out" >&2; rm -f "$new"; exit 1',
-        "  fi",
-        '  mv -f "$new" "$path"; echo "installed $path"; changed=1',
-        "}",
+    '  if [ -n "$5" ] && ! out=$(eval "${5//\\{\\}/$new}" 2>&1); then',
+    '    echo "$path: the new file was refused by its checker, nothing installed:" >&2; echo "$out" >&2; rm -f "$new"; exit 1',
+    "  fi",
+    '  mv -f "$new" "$path"; echo "installed $path"; changed=1',
+    "}",
 ];
 
 /** The call of PUT_FUNCTION that installs f. */

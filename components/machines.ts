@@ -19,10 +19,6 @@ import { FILES_DIR } from "./render";
 import { diskDevice } from "./shell";
 import { machineNeeds, nicPlan } from "./plan";
 
-export { macOf, nicPlan } from "./plan";
-export type { NicPlan } from "./plan";
-
-
 /** Debian release of the machines. */
 export const SUITE = "trixie";
 
@@ -187,6 +183,7 @@ export class MachineLayer extends pulumi.ComponentResource {
         }
 
         this.place(args, (node) => {
+            const { systemCalls } = machineNeeds(cfg, node.name);
             const vm = new nspawn.Machine(
                 node.name,
                 {
@@ -206,7 +203,7 @@ export class MachineLayer extends pulumi.ComponentResource {
                     guestFiles: networkdFiles(nicPlan(cfg, node)),
                     authorizedKeys: [args.publicKey],
                     // What the services on the node need of a container (nfs-ganesha on the nas).
-                    systemCallFilter: machineNeeds(cfg, node.name).systemCalls.length > 0 ? machineNeeds(cfg, node.name).systemCalls : undefined,
+                    systemCallFilter: systemCalls.length > 0 ? systemCalls : undefined,
                 },
                 { parent: this, dependsOn: bridges },
             );

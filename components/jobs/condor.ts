@@ -135,7 +135,8 @@ export class CondorPool extends pulumi.ComponentResource {
         super("thesis-cluster:index:CondorPool", name, {}, opts);
         const { cfg, machines } = args;
         const key = new RandomSecret(`${name}-signing-key`, { length: 64 }, { parent: this });
-        const isCm = (n: NodeSpec) => centralManagers(cfg).some((c) => c.name === n.name);
+        const managers = new Set(centralManagers(cfg).map((c) => c.name));
+        const isCm = (n: NodeSpec) => managers.has(n.name);
         for (const node of cfg.nodes) {
             const conf = condorConfig(cfg, node);
             if (conf === undefined) continue;

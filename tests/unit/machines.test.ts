@@ -1,5 +1,6 @@
 import { parseClusterConfig } from "../../components/config";
-import { basePackages, hostNames, MachineLayer, macOf, nicPlan } from "../../components/machines";
+import { basePackages, hostNames, MachineLayer } from "../../components/machines";
+import { macOf, nicPlan } from "../../components/plan";
 import { installMocks, Registered, valueOf } from "./mocks";
 import { stackConfig } from "./stackfiles";
 

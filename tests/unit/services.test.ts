@@ -4,7 +4,7 @@ import * as path from "path";
 import { parseClusterConfig } from "../../components/config";
 import { applyScript, checkScript } from "../../components/converge";
 import { clusterHosts, dnsmasqConf, haproxyCfg, hostsFile, interfaceOn, keepalivedConf, nftablesConf, resolvConf } from "../../components/frontdoor/configs";
-import { macOf } from "../../components/machines";
+import { macOf } from "../../components/plan";
 import { ganeshaConf } from "../../components/storage/nfs";
 import { bondFiles } from "../../components/network/bond";
 import { condorConfig } from "../../components/jobs/condor";
