@@ -25,7 +25,7 @@ import { childrenOf, nspawnPid } from "../tests/e2e/host";
 import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";
 import { lab, TempProject } from "../tests/e2e/project";
 import { formatSoak, soak, SoakResult } from "../tests/e2e/security";
-import { NodeOutput, Ssh } from "../tests/e2e/ssh";
+import { frontDoorKnownHosts, NodeOutput, Ssh } from "../tests/e2e/ssh";
 
 const stack = "bench";
 /** Rounds of the HTCondor throughput run, each configuration once per round. */
@@ -79,10 +79,9 @@ async function main(): Promise<void> {
             sshFrontDoor: { host: string; port: number };
         };
         const compute = ["cluster2", "cluster3", "cluster4", "cluster5"];
-        const fd = out.sshFrontDoor;
-        const ssh = new Ssh(out.adminPrivateKey, out.nodes, compute.map((c) => `[${fd.host}]:${fd.port} ${out.nodes[c].hostKey}`));
+        const ssh = new Ssh(out.adminPrivateKey, out.nodes, frontDoorKnownHosts(out.sshFrontDoor, out.nodes, compute));
         try {
-            return await soak(ssh, fd, [...compute, "nas"].map((n) => out.nodes[n]), SOAK_SECONDS);
+            return await soak(ssh, out.sshFrontDoor, [...compute, "nas"].map((n) => out.nodes[n]), SOAK_SECONDS);
         } finally {
             ssh.remove();
             await project.ok(["config", "rm", "--path", "frontDoor.checkIntervalMs", "--stack", stack]);

@@ -5,7 +5,7 @@ import { hostNames } from "../../components/machines";
 import { childrenOf, nspawnPid } from "./host";
 import { addressesOf, outage, sleep, sshGreets, statsCsv, until } from "./probe";
 import { lab, TempProject } from "./project";
-import { NodeOutput, Ssh } from "./ssh";
+import { frontDoorKnownHosts, NodeOutput, Ssh } from "./ssh";
 
 // The front door of thesis sections 3.1, 4.3.3 and 4.5, tested as in 5.3, on
 // the local stack: dnsmasq, the VRRP pair, the HAProxy SSH farm and NAT.
@@ -28,12 +28,7 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         await project.initStack(stack, "local");
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 1_800_000);
         out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
-        const fd = out.sshFrontDoor;
-        ssh = new Ssh(
-            out.adminPrivateKey,
-            out.nodes,
-            compute.map((c) => `[${fd.host}]:${fd.port} ${out.nodes[c].hostKey}`),
-        );
+        ssh = new Ssh(out.adminPrivateKey, out.nodes, frontDoorKnownHosts(out.sshFrontDoor, out.nodes, compute));
     }, 1_900_000);
 
     afterAll(async () => {

@@ -1,9 +1,10 @@
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
+import { KEY_PATH } from "../../components/jobs/condor";
 import { statsCsv, until } from "./probe";
 import { lab, TempProject } from "./project";
 import { formatSoak, leakForms, portTable, rpcNullCall, dnsQuery, scanTcp, soak, startWatch, udpAnswers, Watch } from "./security";
-import { NodeOutput, Ssh } from "./ssh";
+import { frontDoorKnownHosts, NodeOutput, Ssh } from "./ssh";
 
 // docs/security.md on the local stack: no secret reaches a cluster user, the
 // external network sees only the front door, and sshd's penalties never lock
@@ -23,8 +24,8 @@ describe("security (docs/security.md)", () => {
     const compute = ["cluster2", "cluster3", "cluster4", "cluster5"];
     const figures: Record<string, string> = {};
     const outputs = async () => JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
-    const KEY_PATH = "/etc/condor/thesis-cluster/pool-signing-key";
-    const roleOf = (node: string) => (node.startsWith("san") ? "san" : node === "nas" ? "nas" : compute.includes(node) ? "compute" : "director");
+    // The node's role as the stack outputs name it, as docs/security.md's table names it.
+    const roleOf = (node: string) => (out.nodes[node].role === "directors" ? "director" : out.nodes[node].role);
 
     beforeAll(async () => {
         await project.initStack(stack, "local");
@@ -32,8 +33,7 @@ describe("security (docs/security.md)", () => {
         await project.ok(["config", "set", "--path", "--stack", stack, "frontDoor.checkIntervalMs", "250"]);
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 1_800_000);
         out = await outputs();
-        const fd = out.sshFrontDoor;
-        ssh = new Ssh(out.adminPrivateKey, out.nodes, compute.map((c) => `[${fd.host}]:${fd.port} ${out.nodes[c].hostKey}`));
+        ssh = new Ssh(out.adminPrivateKey, out.nodes, frontDoorKnownHosts(out.sshFrontDoor, out.nodes, compute));
     }, 1_900_000);
 
     afterAll(async () => {

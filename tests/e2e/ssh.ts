@@ -13,6 +13,14 @@ export interface NodeOutput {
     state: string;
 }
 
+/**
+ * known_hosts lines for the SSH front door: whichever compute node a session
+ * lands on answers at the VIP's port with its own host key.
+ */
+export function frontDoorKnownHosts(frontDoor: { host: string; port: number }, nodes: Record<string, NodeOutput>, compute: string[]): string[] {
+    return compute.map((c) => `[${frontDoor.host}]:${frontDoor.port} ${nodes[c].hostKey}`);
+}
+
 /** An ssh client configuration with the stack's key and its machines' pinned host keys. */
 export class Ssh {
     private readonly dir: string;

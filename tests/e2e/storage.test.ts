@@ -6,7 +6,7 @@ import { hostNames } from "../../components/machines";
 import { childrenOf, nspawnPid } from "./host";
 import { until } from "./probe";
 import { lab, testSubnets, TempProject } from "./project";
-import { NodeOutput, Ssh } from "./ssh";
+import { frontDoorKnownHosts, NodeOutput, Ssh } from "./ssh";
 
 // Storage and identity (thesis sections 4.2, 4.4, 4.6.1; tests 5.1 and 5.2) on the local stack.
 describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
@@ -122,7 +122,7 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         const jordi = new Ssh(
             fs.readFileSync(path.join(keyDir, "id"), "utf8"),
             {},
-            compute.map((c) => `[${fd.host}]:${fd.port} ${out.nodes[c].hostKey}`),
+            frontDoorKnownHosts(fd, out.nodes, compute),
         );
         try {
             const seen = new Set<string>();
