@@ -3,6 +3,7 @@ package inputs
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -45,10 +46,8 @@ func diffFields(o, n reflect.Value, diff map[string]p.PropertyDiff) {
 			continue
 		}
 		kind := p.Update
-		for _, opt := range strings.Split(f.Tag.Get("provider"), ",") {
-			if opt == "replaceOnChanges" {
-				kind = p.UpdateReplace
-			}
+		if slices.Contains(strings.Split(f.Tag.Get("provider"), ","), "replaceOnChanges") {
+			kind = p.UpdateReplace
 		}
 		diff[name] = p.PropertyDiff{Kind: kind, InputDiff: true}
 	}

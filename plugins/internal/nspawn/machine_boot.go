@@ -38,6 +38,14 @@ func nspawnArgs(a MachineArgs, root string, loops []string) []string {
 	return args
 }
 
+// startLine marks each boot in the machine's console log.
+func startLine(t time.Time) string { return "--- " + t.UTC().Format(time.RFC3339) + ": starting" }
+
+// isStartLine tells a boot's mark (startLine) from what the machine printed.
+func isStartLine(l string) bool {
+	return strings.HasPrefix(l, "--- ") && strings.HasSuffix(l, ": starting")
+}
+
 // start boots the machine detached (own session, no terminal), so it outlives
 // the pulumi process; its pid goes to the pid file, its console to a log.
 func start(a MachineArgs, paths machinePaths, loops []string) error {
@@ -46,7 +54,7 @@ func start(a MachineArgs, paths machinePaths, loops []string) error {
 		return err
 	}
 	defer logFile.Close()
-	fmt.Fprintf(logFile, "--- %s: starting\n", time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintln(logFile, startLine(time.Now()))
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		return err
@@ -129,7 +137,7 @@ func waitForSSH(ctx context.Context, a MachineArgs, paths machinePaths) error {
 		if _, ok := runningPid(paths); !ok {
 			console := tail(paths.log, 15)
 			err := fmt.Errorf("machine %s stopped while booting%s; console log %s:\n%s", a.Name, bootHint(console), paths.log, console)
-			if lines := strings.Split(console, "\n"); strings.HasPrefix(lines[len(lines)-1], "--- ") && strings.HasSuffix(lines[len(lines)-1], ": starting") {
+			if lines := strings.Split(console, "\n"); isStartLine(lines[len(lines)-1]) {
 				return &silentStopError{err}
 			}
 			return err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCgroupMountsHybridAndUnified(t *testing.T) {
@@ -152,8 +153,8 @@ func TestASilentStopIsToldApart(t *testing.T) {
 		console string
 		silent  bool
 	}{
-		{"--- 2026-12-03T11:22:36Z: starting\n", true},
-		{"--- 2026-12-03T11:22:36Z: starting\nFailed to allocate manager object: Too many open files\n", false},
+		{startLine(time.Date(2026, 12, 3, 11, 22, 36, 0, time.UTC)) + "\n", true},
+		{startLine(time.Date(2026, 12, 3, 11, 22, 36, 0, time.UTC)) + "\nFailed to allocate manager object: Too many open files\n", false},
 	} {
 		if err := os.WriteFile(paths.log, []byte(c.console), 0o644); err != nil {
 			t.Fatal(err)
