@@ -4,15 +4,18 @@ import { FrontDoor } from "./components/frontdoor";
 import { MachineLayer } from "./components/machines";
 import { GlusterVolumes } from "./components/storage/gluster";
 import { NfsExport } from "./components/storage/nfs";
-import { homeBaseSource, NisDomain } from "./components/identity/nis";
+import { homeOf, NisDomain } from "./components/identity/nis";
 import { SshAccess } from "./components/identity/ssh-access";
 import { CondorPool } from "./components/jobs/condor";
 import { Mosix } from "./components/jobs/mosix";
 import { NicBond } from "./components/network/bond";
 import { SshKeyPair } from "./components/provider";
+import { clusterPlan } from "./components/plan";
 
 // Checked before any resource exists: bad config changes nothing.
 const cfg = loadClusterConfig();
+// The layout the config implies, worked out once: services read it and look nothing up.
+const plan = clusterPlan(cfg);
 const stack = pulumi.getStack();
 
 // One key pair per stack reaches every machine; nothing is typed by hand.
@@ -23,27 +26,28 @@ const ownKey = cfg.backend === "existing" ? new pulumi.Config(NAMESPACE).getSecr
 
 const layer = new MachineLayer("cluster", {
     cfg,
+    plan,
     stack,
     privateKey: ownKey ?? adminKey.privateKey,
     publicKey: adminKey.publicKey,
 });
 
-const frontDoor = new FrontDoor("front-door", { cfg, machines: layer.machines });
+const frontDoor = new FrontDoor("front-door", { plan, machines: layer.machines });
 // Users' managed keys on every node; the directors never penalized by sshd.
-new SshAccess("ssh-access", { cfg, machines: layer.machines });
+new SshAccess("ssh-access", { plan, machines: layer.machines });
 // Peers and clients find the SAN nodes by name: after dnsmasq, resolv.conf and the VIP.
-const gluster = new GlusterVolumes("gluster", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
+const gluster = new GlusterVolumes("gluster", { plan, machines: layer.machines, dependsOn: frontDoor.names });
 // Homes live on the shared home base: the master makes them once it is mounted.
-const bond = new NicBond("bond", { cfg, machines: layer.machines });
+const bond = new NicBond("bond", { plan, machines: layer.machines });
 // The nas serves /home as /nfs; NIS (rpcbind) comes up alongside on the same node.
-const nfs = new NfsExport("nfs", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
-const homeBase = { gluster: [gluster], nfs: [nfs], local: [] }[homeBaseSource(cfg)];
-const nis = new NisDomain("nis", { cfg, machines: layer.machines, dependsOn: homeBase });
+const nfs = new NfsExport("nfs", { plan, machines: layer.machines, dependsOn: frontDoor.names });
+const homeBase = { gluster: [gluster], nfs: [nfs], local: [] }[plan.homes.source];
+const nis = new NisDomain("nis", { plan, machines: layer.machines, dependsOn: homeBase });
 // Managers are found by name. Jobs run as NIS users in their shared homes, but the
 // daemons need neither to start: the pool comes up beside storage and identity.
-const condor = new CondorPool("condor", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
+const condor = new CondorPool("condor", { plan, machines: layer.machines, dependsOn: frontDoor.names });
 // Off unless the user supplies a MOSIX tarball.
-const mosix = new Mosix("mosix", { cfg, machines: layer.machines, dependsOn: frontDoor.names });
+const mosix = new Mosix("mosix", { plan, machines: layer.machines, dependsOn: frontDoor.names });
 
 export const adminPublicKey = adminKey.publicKey;
 /** For other stacks and tools that log in to the machines; a Pulumi secret. */
@@ -55,7 +59,7 @@ export const nodes = Object.fromEntries(
         m.name,
         {
             role: m.role,
-            addresses: m.node.addresses,
+            addresses: m.node.spec.addresses,
             ssh: m.endpoint,
             hostKey: m.hostKey,
             disks: m.devices,
@@ -63,7 +67,7 @@ export const nodes = Object.fromEntries(
         },
     ]),
 );
-export const vips = { internal: cfg.networks.internal.vip, external: cfg.networks.external.vip };
+export const vips = { internal: plan.networks.internal.vip, external: plan.networks.external.vip };
 /** The SSH farm (`ssh -p PORT user@HOST` lands on a compute node) and HAProxy's stats page. */
 export const sshFrontDoor = frontDoor.sshEndpoint;
 export const stats = { url: frontDoor.statsUrl, user: "admin", password: pulumi.secret(frontDoor.haproxy.statsPassword) };
@@ -71,10 +75,10 @@ export const stats = { url: frontDoor.statsUrl, user: "admin", password: pulumi.
 export const glusterVolumes = gluster.mountPoints;
 /** The NIS domain, where homes live, and each user's uid, home and generated password (a secret). */
 export const identity = {
-    nisDomain: cfg.identity.nisDomain,
-    homeBase: cfg.identity.homeBase,
+    nisDomain: plan.identity.nisDomain,
+    homeBase: plan.homes.base,
     users: Object.fromEntries(
-        cfg.identity.users.map((u) => [u.name, { uid: u.uid, home: `${cfg.identity.homeBase}/${u.name}`, password: pulumi.secret(nis.passwords[u.name]) }]),
+        plan.identity.users.map((u) => [u.name, { uid: u.uid, home: homeOf(plan, u), password: pulumi.secret(nis.passwords[u.name]) }]),
     ),
 };
 /** The NFS export and, per node, whether it is mounted or why not (no kernel NFS client here). */

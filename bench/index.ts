@@ -19,7 +19,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { hostNames } from "../components/machines";
+import { hostNames } from "../components/backends";
 import { clusterOf, jobTimes, myjobIdeal, negotiatorCycledSinceReconfig, negotiatorProcesses, waitForJobs } from "../tests/e2e/condor";
 import { childrenOf, nspawnPid } from "../tests/e2e/host";
 import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";

@@ -314,15 +314,6 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
     };
 }
 
-/** The node's role, for naming and defaults. */
-export function roleOf(cfg: ClusterConfig, node: string): keyof Roles | undefined {
-    if (cfg.roles.directors.includes(node)) return "directors";
-    if (cfg.roles.compute.includes(node)) return "compute";
-    if (cfg.roles.nas === node) return "nas";
-    if (cfg.roles.san.includes(node)) return "san";
-    return undefined;
-}
-
 /** Files on the machine running Pulumi that the config names and that must exist. */
 export function localFileProblems(cfg: ClusterConfig): string[] {
     const t = cfg.mosix.tarball;

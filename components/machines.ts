@@ -1,48 +1,14 @@
 /**
- * The machine layer: the cluster's nodes and networks, built by the backend the
- * stack config chooses. Services see only a Machine's connection and its
- * readiness gate, never the backend.
+ * The machine layer: the cluster's nodes, built by the backend the stack
+ * config chooses (components/backends/). Services see only a Machine's
+ * connection, its disks, what its backend can give, and its readiness gate;
+ * never the backend.
  */
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as ipaddr from "ipaddr.js";
-import * as os from "os";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, NetworkName, NodeSpec, NETWORKS, Roles, roleOf } from "./config";
-import * as nspawn from "./nspawn";
-import { SshKeyPair } from "./provider";
-import * as vbox from "./vbox";
+import { ClusterConfig, NetworkName, NETWORKS } from "./config";
+import { BACKEND_FACTORIES, Capabilities, Login } from "./backends";
+import { ClusterPlan, isDirector, machineNeeds, NodePlan, Role } from "./plan";
 import { Command, Connection, Hop } from "./remote";
-import { networkdFiles } from "./network/networkd";
-import { FILES_DIR } from "./render";
-import { diskDevice } from "./shell";
-import { machineNeeds, nicPlan } from "./plan";
-
-/** Debian release of the machines. */
-export const SUITE = "trixie";
-
-/** The one package list of the base image (files/base-image/packages.txt). */
-export function basePackages(): string[] {
-    return fs
-        .readFileSync(path.join(FILES_DIR, "base-image", "packages.txt"), "utf8")
-        .split("\n")
-        .map((l) => l.replace(/#.*/, "").trim())
-        .filter((l) => l !== "");
-}
-
-/** Host-side names of a stack's objects: bridges, namespaces, state directory. */
-export function hostNames(stack: string) {
-    const safe = stack.toLowerCase().replace(/[^a-z0-9-]/g, "-");
-    // Interface names have 15 characters at most: long stack names are hashed.
-    const short = /^[a-z0-9]{1,8}$/.test(safe) ? safe : crypto.createHash("sha256").update(stack).digest("hex").slice(0, 8);
-    return {
-        bridge: (net: NetworkName) => `tc-${short}-${net === "internal" ? "in" : "ex"}`,
-        namespace: (node: string) => `tc-${safe}-${node}`,
-        stateDir: `/var/lib/thesis-cluster/${safe}`,
-        safe,
-    };
-}
 
 /** What a node's SSH endpoint looks like in the stack outputs (no secrets). */
 export interface SshEndpoint {
@@ -53,8 +19,9 @@ export interface SshEndpoint {
 }
 
 export interface MachineArgs {
-    node: NodeSpec;
-    role: keyof Roles | undefined;
+    node: NodePlan;
+    /** What the node's backend gives beyond a plain Debian guest. */
+    capabilities: Capabilities;
     /** How to reach the machine, host key included. */
     connection: pulumi.Input<Connection>;
     endpoint: SshEndpoint;
@@ -78,8 +45,9 @@ if [ "$state" != running ]; then systemctl --failed --no-legend --plain >&2; fi`
  */
 export class Machine extends pulumi.ComponentResource {
     public readonly name: string;
-    public readonly role: keyof Roles | undefined;
-    public readonly node: NodeSpec;
+    public readonly role: Role | undefined;
+    public readonly node: NodePlan;
+    public readonly capabilities: Capabilities;
     public readonly connection: pulumi.Output<Connection>;
     public readonly endpoint: SshEndpoint;
     public readonly hostKey: pulumi.Output<string>;
@@ -91,8 +59,9 @@ export class Machine extends pulumi.ComponentResource {
     constructor(name: string, args: MachineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:Machine", name, {}, opts);
         this.name = name;
-        this.role = args.role;
+        this.role = args.node.role;
         this.node = args.node;
+        this.capabilities = args.capabilities;
         this.endpoint = args.endpoint;
         this.connection = pulumi.output(args.connection);
         this.hostKey = pulumi.output(args.hostKey);
@@ -118,14 +87,15 @@ export class Machine extends pulumi.ComponentResource {
     }
 }
 
-/** What a service component needs: the stack config and the machines by node name. */
+/** What a service component needs: the cluster plan and the machines by node name. */
 export interface ServiceArgs {
-    cfg: ClusterConfig;
+    plan: ClusterPlan;
     machines: Record<string, Machine>;
 }
 
 export interface MachineLayerArgs {
     cfg: ClusterConfig;
+    plan: ClusterPlan;
     stack: string;
     privateKey: pulumi.Input<string>;
     publicKey: pulumi.Input<string>;
@@ -136,190 +106,58 @@ export class MachineLayer extends pulumi.ComponentResource {
     public readonly machines: Record<string, Machine> = {};
     /** Per network: its subnet and what carries it (nspawn: a bridge; virtualbox: an internal network or a host-only interface). */
     public readonly networks = {} as Record<NetworkName, { cidr: string; bridge?: string; virtualbox?: pulumi.Input<string> }>;
+    public readonly capabilities: Capabilities;
 
+    /**
+     * Makes the backend's machines, directors first: unless the backend names
+     * a login, directors are reached on their external address from the host,
+     * internal-only nodes through the first director as jump host, or the
+     * second when the first is down.
+     */
     constructor(name: string, args: MachineLayerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:MachineLayer", name, {}, opts);
+        const { plan } = args;
+        const backend = BACKEND_FACTORIES[args.cfg.backend]({ cfg: args.cfg, plan, stack: args.stack, publicKey: args.publicKey, parent: this });
+        this.capabilities = backend.capabilities;
         for (const net of NETWORKS) {
-            this.networks[net] = { cidr: args.cfg.networks[net].cidr };
+            this.networks[net] = { cidr: plan.networks[net].cidr, ...backend.networks[net] };
         }
-        switch (args.cfg.backend) {
-            case "nspawn":
-                this.nspawn(args);
-                break;
-            case "existing":
-                this.existing(args);
-                break;
-            case "virtualbox":
-                this.virtualbox(args);
-                break;
+        const ordered = [...plan.directors, ...plan.nodes.filter((n) => !isDirector(plan, n))];
+        const built = new Map(ordered.map((node) => [node.name, backend.machine(node, machineNeeds(plan, node))]));
+        const loginHop = (l: Login) => hopOf(l.host, l.port, l.user, args.privateKey, l.hostKey);
+        const jumps: { hop: pulumi.Output<Hop>; endpoint: SshEndpoint }[] = [];
+        for (const node of ordered) {
+            const vm = built.get(node.name)!;
+            let connection: pulumi.Output<Connection>;
+            let endpoint: SshEndpoint;
+            if (vm.login !== undefined) {
+                const { host, port, user, proxy } = vm.login;
+                connection = loginHop(vm.login);
+                endpoint = { host, port, user };
+                if (proxy !== undefined) {
+                    const jump = built.get(proxy)!.login!;
+                    connection = viaJump(connection, loginHop(jump));
+                    endpoint = { ...endpoint, proxy: { host: jump.host, port: jump.port, user: jump.user } };
+                }
+            } else {
+                const host = node.external ?? node.address;
+                const hop = hopOf(host, 22, "root", args.privateKey, vm.hostKey);
+                connection = hop;
+                endpoint = { host, port: 22, user: "root" };
+                if (node.external === undefined) {
+                    if (jumps.length === 0) throw new Error(`no jump host for ${node.name}`);
+                    connection = viaJump(hop, jumps[0].hop, jumps.slice(1).map((j) => j.hop));
+                    endpoint = { ...endpoint, proxy: { host: jumps[0].endpoint.host, port: 22, user: "root" } };
+                }
+                if (isDirector(plan, node)) jumps.push({ hop, endpoint });
+            }
+            this.machines[node.name] = new Machine(
+                node.name,
+                { node, capabilities: backend.capabilities, connection, endpoint, hostKey: vm.hostKey, devices: vm.devices, backing: vm.backing },
+                { parent: this },
+            );
         }
         this.registerOutputs({});
-    }
-
-    /** Machines booted with systemd-nspawn on this host. */
-    private nspawn(args: MachineLayerArgs): void {
-        const { cfg } = args;
-        const names = hostNames(args.stack);
-        const image = new nspawn.BaseImage(
-            "base-image",
-            {
-                suite: SUITE,
-                packages: basePackages(),
-                script: fs.readFileSync(path.join(FILES_DIR, "base-image", "build.sh"), "utf8"),
-                cacheDir: cfg.imageCacheDir,
-            },
-            { parent: this },
-        );
-        const bridges: pulumi.Resource[] = [];
-        for (const net of NETWORKS) {
-            bridges.push(
-                new nspawn.Network(
-                    `${net}-network`,
-                    { bridge: names.bridge(net), cidr: cfg.networks[net].cidr, hostAddress: cfg.networks[net].hostAddress },
-                    { parent: this },
-                ),
-            );
-            this.networks[net].bridge = names.bridge(net);
-        }
-
-        this.place(args, (node) => {
-            const { systemCalls } = machineNeeds(cfg, node.name);
-            const vm = new nspawn.Machine(
-                node.name,
-                {
-                    name: node.name,
-                    namespace: names.namespace(node.name),
-                    image: image.path,
-                    stateDir: names.stateDir,
-                    nics: nicPlan(cfg, node).map((n) => ({
-                        name: n.name,
-                        bridge: names.bridge(n.network),
-                        address: n.address,
-                        gateway: n.gateway,
-                        mac: n.mac,
-                    })),
-                    disks: node.disks,
-                    // The same networkd files the VMs get through their seed.
-                    guestFiles: networkdFiles(nicPlan(cfg, node)),
-                    authorizedKeys: [args.publicKey],
-                    // What the services on the node need of a container (nfs-ganesha on the nas).
-                    systemCallFilter: systemCalls.length > 0 ? systemCalls : undefined,
-                },
-                { parent: this, dependsOn: bridges },
-            );
-            return { hostKey: vm.hostKey, devices: vm.devices, backing: vm };
-        });
-    }
-
-    /**
-     * VirtualBox VMs driven through VBoxManage on this host: the internal
-     * network a VirtualBox internal network, the external one a host-only
-     * network on which the host holds its address (and reaches the VIP).
-     */
-    private virtualbox(args: MachineLayerArgs): void {
-        const { cfg } = args;
-        const names = hostNames(args.stack);
-        const ext = cfg.networks.external;
-        const baseImage = cfg.virtualbox.baseImage ?? path.join(os.homedir(), ".cache", "thesis-cluster", "debian-13-thesis-cluster.vdi");
-        const baseFolder = cfg.virtualbox.baseFolder ?? path.join(os.homedir(), "VirtualBox VMs", `thesis-cluster-${names.safe}`);
-        const hostOnly = new vbox.HostOnlyNetwork(
-            "external-network",
-            { hostAddress: ext.hostAddress!, netmask: ipaddr.IPv4.subnetMaskFromPrefixLength(ext.prefix[1]).toString() },
-            { parent: this },
-        );
-        const intnet = `thesis-cluster-${names.safe}-internal`;
-        this.networks.internal.virtualbox = intnet;
-        this.networks.external.virtualbox = hostOnly.interface;
-        this.place(args, (node) => {
-            // The VM's host key is made here and handed to it by cloud-init, so it is pinned from the first login.
-            const hostKey = new SshKeyPair(`${node.name}-host-key`, { comment: `root@${node.name}` }, { parent: this });
-            const nics = nicPlan(cfg, node);
-            const vm = new vbox.Machine(
-                node.name,
-                {
-                    name: node.name,
-                    baseFolder,
-                    baseImage,
-                    memoryMb: node.memoryMb,
-                    cpus: node.cpus,
-                    nics: nics.map((n) =>
-                        n.network === "internal" ? { kind: "intnet", network: intnet, mac: n.mac } : { kind: "hostonly", network: hostOnly.interface, mac: n.mac },
-                    ),
-                    disks: node.disks,
-                    // Network boot from the directors' dnsmasq, when the PXE switch is on.
-                    networkBoot: vbox.bootsFromNetwork(cfg, node.name),
-                    userData: pulumi.secret(
-                        pulumi
-                            .all([hostKey.privateKey, hostKey.publicKey, args.publicKey])
-                            .apply(([hostPrivateKey, hostPublicKey, authorizedKey]) => vbox.userData(cfg, args.stack, node, nics, { hostPrivateKey, hostPublicKey, authorizedKey })),
-                    ),
-                    ...vbox.seedFiles(cfg, args.stack, node),
-                },
-                { parent: this, dependsOn: [hostOnly] },
-            );
-            return { hostKey: hostKey.publicKey, devices: vm.devices, backing: vm };
-        });
-    }
-
-    /**
-     * Makes the Machines of a backend, directors first: directors are reached
-     * on their external address from the host; internal-only nodes through
-     * the first director as jump host, or the second when the first is down.
-     */
-    private place(
-        args: MachineLayerArgs,
-        build: (node: NodeSpec) => { hostKey: pulumi.Output<string>; devices: pulumi.Output<string[]>; backing: pulumi.Resource },
-    ): void {
-        const { cfg } = args;
-        const jumps: { hop: pulumi.Output<Hop>; endpoint: SshEndpoint }[] = [];
-        const rank = (n: NodeSpec) => {
-            const i = cfg.roles.directors.indexOf(n.name);
-            return i < 0 ? cfg.roles.directors.length : i;
-        };
-        const ordered = [...cfg.nodes].sort((a, b) => rank(a) - rank(b));
-        for (const node of ordered) {
-            const vm = build(node);
-            const host = node.addresses.external ?? node.addresses.internal;
-            const hop = hopOf(host, 22, "root", args.privateKey, vm.hostKey);
-            let endpoint: SshEndpoint = { host, port: 22, user: "root" };
-            let connection: pulumi.Output<Connection> = hop;
-            if (node.addresses.external === undefined) {
-                if (jumps.length === 0) throw new Error(`no jump host for ${node.name}`);
-                connection = viaJump(hop, jumps[0].hop, jumps.slice(1).map((j) => j.hop));
-                endpoint = { ...endpoint, proxy: { host: jumps[0].endpoint.host, port: 22, user: "root" } };
-            }
-            if (cfg.roles.directors.includes(node.name)) {
-                jumps.push({ hop, endpoint });
-            }
-            this.add(cfg, node, { connection, endpoint, hostKey: vm.hostKey, devices: vm.devices, backing: vm.backing });
-        }
-    }
-
-    /** Hosts that already answer SSH, as the config describes them. */
-    private existing(args: MachineLayerArgs): void {
-        const { cfg } = args;
-        const byName = new Map(cfg.nodes.map((n) => [n.name, n]));
-        const hopFor = (node: NodeSpec) => {
-            const ssh = node.ssh!;
-            return hopOf(ssh.host, ssh.port, ssh.user, args.privateKey, ssh.hostKey);
-        };
-        for (const node of cfg.nodes) {
-            const ssh = node.ssh!;
-            let connection = hopFor(node);
-            let endpoint: SshEndpoint = { host: ssh.host, port: ssh.port, user: ssh.user };
-            if (ssh.proxy !== undefined) {
-                const jump = byName.get(ssh.proxy)!;
-                connection = viaJump(connection, hopFor(jump));
-                endpoint = { ...endpoint, proxy: { host: jump.ssh!.host, port: jump.ssh!.port, user: jump.ssh!.user } };
-            }
-            // Extra disks are expected where a VM would show them.
-            const devices = node.disks.map((_, i) => diskDevice(i));
-            this.add(cfg, node, { connection, endpoint, hostKey: ssh.hostKey, devices });
-        }
-    }
-
-    private add(cfg: ClusterConfig, node: NodeSpec, m: Omit<MachineArgs, "node" | "role">): void {
-        this.machines[node.name] = new Machine(node.name, { node, role: roleOf(cfg, node.name), ...m }, { parent: this });
     }
 }
 

@@ -14,15 +14,15 @@ export class DnsDhcp extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:DnsDhcp", name, {}, opts);
-        const { cfg, machines } = args;
-        for (const d of cfg.roles.directors) {
+        const { plan, machines } = args;
+        for (const d of plan.directors) {
             this.services.push(
                 new ManagedService(
-                    `dnsmasq-${d}`,
+                    `dnsmasq-${d.name}`,
                     {
-                        machine: machines[d],
-                        files: [{ path: "/etc/dnsmasq.d/thesis-cluster.conf", content: dnsmasqConf(cfg, d), validate: "dnsmasq --test -C {}" }],
-                        after: cfg.frontDoor.pxe ? `mkdir -p ${TFTP_ROOT}` : undefined,
+                        machine: machines[d.name],
+                        files: [{ path: "/etc/dnsmasq.d/thesis-cluster.conf", content: dnsmasqConf(plan, d), validate: "dnsmasq --test -C {}" }],
+                        after: plan.frontDoor.pxe ? `mkdir -p ${TFTP_ROOT}` : undefined,
                         unit: "dnsmasq",
                         // dnsmasq re-reads only its hosts files on SIGHUP, not its config.
                         onChange: "restart",
@@ -31,15 +31,15 @@ export class DnsDhcp extends pulumi.ComponentResource {
                 ),
             );
         }
-        for (const node of cfg.nodes) {
+        for (const node of plan.nodes) {
             this.services.push(
                 new ManagedService(
                     `names-${node.name}`,
                     {
                         machine: machines[node.name],
                         files: [
-                            { path: "/etc/resolv.conf", content: resolvConf(cfg, node.name) },
-                            { path: "/etc/hosts", content: hostsFile(cfg, node.name) },
+                            { path: "/etc/resolv.conf", content: resolvConf(plan, node) },
+                            { path: "/etc/hosts", content: hostsFile(plan, node) },
                         ],
                         keepOnDelete: ["/etc/resolv.conf", "/etc/hosts"],
                     },

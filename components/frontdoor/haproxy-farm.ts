@@ -18,15 +18,15 @@ export class HaproxyFarm extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:HaproxyFarm", name, {}, opts);
-        const { cfg, machines } = args;
+        const { plan, machines } = args;
         const password = new RandomSecret(`${name}-stats-password`, { length: 24 }, { parent: this });
         this.statsPassword = password.value;
-        for (const d of cfg.roles.directors) {
+        for (const d of plan.directors) {
             this.services.push(
                 new ManagedService(
-                    `haproxy-${d}`,
+                    `haproxy-${d.name}`,
                     {
-                        machine: machines[d],
+                        machine: machines[d.name],
                         files: [
                             // HAProxy binds the VIP it does not hold yet per socket
                             // (`transparent`); host-wide non-local binds stay off, since
@@ -36,7 +36,7 @@ export class HaproxyFarm extends pulumi.ComponentResource {
                             { path: SYSCTL, content: "# HAProxy binds the VIP per socket (transparent); host-wide non-local binds\n# would make HTCondor's HAD daemons on the directors split the pool.\nnet.ipv4.ip_nonlocal_bind = 0\n" },
                             {
                                 path: "/etc/haproxy/haproxy.cfg",
-                                content: pulumi.secret(password.value).apply((pw) => haproxyCfg(cfg, d, pw)),
+                                content: pulumi.secret(password.value).apply((pw) => haproxyCfg(plan, d, pw)),
                                 mode: "640",
                                 owner: "root:haproxy",
                                 validate: "haproxy -q -c -f {}",

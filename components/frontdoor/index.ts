@@ -24,16 +24,16 @@ export class FrontDoor extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:FrontDoor", name, {}, opts);
-        const { cfg } = args;
+        const { plan } = args;
         this.dns = new DnsDhcp("dns", args, { parent: this });
         this.haproxy = new HaproxyFarm("haproxy", args, { parent: this });
         // keepalived follows HAProxy: install it once HAProxy runs.
         this.vrrp = new VrrpPair("vrrp", args, { parent: this, dependsOn: [this.haproxy] });
         this.nat = new NatGateway("nat", args, { parent: this });
         this.names = [this.dns, this.vrrp];
-        const vip = cfg.networks.external.vip;
-        this.sshEndpoint = { host: vip, port: cfg.frontDoor.sshPort };
-        this.statsUrl = `http://${vip}:${cfg.frontDoor.statsPort}/haproxy?stats`;
+        const vip = plan.networks.external.vip;
+        this.sshEndpoint = { host: vip, port: plan.frontDoor.sshPort };
+        this.statsUrl = `http://${vip}:${plan.frontDoor.statsPort}/haproxy?stats`;
         this.registerOutputs({ sshEndpoint: this.sshEndpoint, statsUrl: this.statsUrl });
     }
 }

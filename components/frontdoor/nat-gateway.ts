@@ -16,16 +16,16 @@ export class NatGateway extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:NatGateway", name, {}, opts);
-        const { cfg, machines } = args;
-        for (const d of cfg.roles.directors) {
+        const { plan, machines } = args;
+        for (const d of plan.directors) {
             this.services.push(
                 new ManagedService(
-                    `nat-${d}`,
+                    `nat-${d.name}`,
                     {
-                        machine: machines[d],
+                        machine: machines[d.name],
                         files: [
                             { path: SYSCTL, content: "net.ipv4.ip_forward = 1\n" },
-                            { path: "/etc/nftables.conf", content: nftablesConf(cfg, d), mode: "755", validate: "nft -c -f {}" },
+                            { path: "/etc/nftables.conf", content: nftablesConf(plan, d), mode: "755", validate: "nft -c -f {}" },
                         ],
                         after: `sysctl -q -p ${SYSCTL}`,
                         unit: "nftables",

@@ -13,14 +13,14 @@ export class VrrpPair extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:VrrpPair", name, {}, opts);
-        const { cfg, machines } = args;
-        for (const d of cfg.roles.directors) {
+        const { plan, machines } = args;
+        for (const d of plan.directors) {
             this.services.push(
                 new ManagedService(
-                    `keepalived-${d}`,
+                    `keepalived-${d.name}`,
                     {
-                        machine: machines[d],
-                        files: [{ path: "/etc/keepalived/keepalived.conf", content: keepalivedConf(cfg, d), validate: "keepalived -t -f {}" }],
+                        machine: machines[d.name],
+                        files: [{ path: "/etc/keepalived/keepalived.conf", content: keepalivedConf(plan, d), validate: "keepalived -t -f {}" }],
                         unit: "keepalived",
                     },
                     // keepalived tracks HAProxy: start it once HAProxy runs.

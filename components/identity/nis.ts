@@ -7,33 +7,21 @@
 import * as crypto from "crypto";
 import * as ipaddr from "ipaddr.js";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, UserSpec } from "../config";
+import { UserSpec } from "../config";
 import { ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
 import { render } from "../render";
+import { ClusterPlan } from "../plan";
 import { q } from "../shell";
-import { PSEUDO } from "../storage/nfs";
-
-/**
- * What must be mounted on the nas before homes are made on the home base: the
- * Gluster volume it lies on, or the NFS export (/nfs), or nothing (a local
- * directory). Made there too early, a home would land under the mount point
- * and vanish once the volume is mounted over it.
- */
-export function homeBaseSource(cfg: ClusterConfig): "gluster" | "nfs" | "local" {
-    const under = (dir: string) => cfg.identity.homeBase === dir || cfg.identity.homeBase.startsWith(`${dir}/`);
-    if (cfg.storage.volumes.some((v) => under(v.mount))) return "gluster";
-    if (under(PSEUDO)) return "nfs";
-    return "local";
-}
 
 /** Where a user's home is. */
-export const homeOf = (cfg: ClusterConfig, u: UserSpec) => `${cfg.identity.homeBase}/${u.name}`;
+export const homeOf = (plan: ClusterPlan, u: UserSpec) => `${plan.homes.base}/${u.name}`;
 
 /** The master's user script: adds, fixes and removes the config's users, then rebuilds the maps. */
-export function usersScript(cfg: ClusterConfig, hashes: Record<string, string>): string {
-    const { nisDomain: domain, homeBase } = cfg.identity;
+export function usersScript(plan: ClusterPlan, hashes: Record<string, string>): string {
+    const domain = plan.identity.nisDomain;
+    const homeBase = plan.homes.base;
     const lines = [
         "set -euo pipefail",
         `domainname ${q(domain)}`,
@@ -42,8 +30,8 @@ export function usersScript(cfg: ClusterConfig, hashes: Record<string, string>):
         `mkdir -p ${q(homeBase)}`,
         "changed=0",
     ];
-    for (const u of cfg.identity.users) {
-        const home = homeOf(cfg, u);
+    for (const u of plan.identity.users) {
+        const home = homeOf(plan, u);
         lines.push(
             `if ! getent -s files passwd ${u.name} >/dev/null; then`,
             `  getent -s files group ${u.name} >/dev/null || groupadd -g ${u.uid} ${u.name}`,
@@ -59,7 +47,7 @@ export function usersScript(cfg: ClusterConfig, hashes: Record<string, string>):
             `grep -qx ${u.name} $managed || echo ${u.name} >>$managed`,
         );
     }
-    const wanted = cfg.identity.users.map((u) => u.name).join(" ");
+    const wanted = plan.identity.users.map((u) => u.name).join(" ");
     lines.push(
         // A user this stack created and the config no longer names is removed (the home stays).
         `for u in $(cat $managed); do case " ${wanted} " in *" $u "*) ;; *) userdel "$u" 2>/dev/null || true; sed -i "/^$u\\$/d" $managed; changed=1; echo "removed user $u" ;; esac; done`,
@@ -81,17 +69,17 @@ export class NisDomain extends pulumi.ComponentResource {
 
     constructor(name: string, args: NisDomainArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:NisDomain", name, {}, opts);
-        const { cfg, machines } = args;
-        const domain = cfg.identity.nisDomain;
-        const nas = cfg.nodes.find((n) => n.name === cfg.roles.nas)!;
+        const { plan, machines } = args;
+        const domain = plan.identity.nisDomain;
+        const nas = plan.nas;
         const hashes: Record<string, pulumi.Output<string>> = {};
-        for (const u of cfg.identity.users) {
+        for (const u of plan.identity.users) {
             const pw = new RandomSecret(`${name}-password-${u.name}`, { length: 20 }, { parent: this });
             this.passwords[u.name] = pw.value;
             hashes[u.name] = pw.sha512Crypt;
         }
         const allHashes = pulumi.all(hashes);
-        const net = cfg.networks.internal;
+        const net = plan.networks.internal;
         const defaultdomain = { path: "/etc/defaultdomain", content: `${domain}\n` };
         this.master = new ManagedService(
             `nis-master-${nas.name}`,
@@ -108,18 +96,18 @@ export class NisDomain extends pulumi.ComponentResource {
                     },
                     { path: "/var/yp/ypservers", content: `${nas.name}\n` },
                 ],
-                after: allHashes.apply((h) => ["systemctl enable --quiet --now rpcbind.socket rpcbind.service", usersScript(cfg, h)].join("\n")),
+                after: allHashes.apply((h) => ["systemctl enable --quiet --now rpcbind.socket rpcbind.service", usersScript(plan, h)].join("\n")),
                 unit: "ypserv",
                 onChange: "restart",
                 probes: [
                     {
                         script: `echo "nis users $(ypcat -d ${domain} -h localhost passwd 2>/dev/null | awk -F: '$3 >= 1000 && $3 < 60000 {print $1":"$3":"$6}' | sort | paste -sd,)"`,
-                        expect: `nis users ${[...cfg.identity.users]
+                        expect: `nis users ${[...plan.identity.users]
                             .sort((a, b) => a.name.localeCompare(b.name))
-                            .map((u) => `${u.name}:${u.uid}:${homeOf(cfg, u)}`)
+                            .map((u) => `${u.name}:${u.uid}:${homeOf(plan, u)}`)
                             .join(",")}`,
                     },
-                    ...cfg.identity.users.map((u) => ({
+                    ...plan.identity.users.map((u) => ({
                         script: `echo "password ${u.name} $(getent -s files shadow ${u.name} | cut -d: -f2 | sha256sum | cut -c1-16)"`,
                         expect: hashes[u.name].apply((h) => `password ${u.name} ${crypto.createHash("sha256").update(h + "\n").digest("hex").slice(0, 16)}`),
                         secret: true,
@@ -128,7 +116,7 @@ export class NisDomain extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: args.dependsOn },
         );
-        for (const node of cfg.nodes) {
+        for (const node of plan.nodes) {
             this.clients.push(
                 new ManagedService(
                     `nis-client-${node.name}`,
@@ -136,22 +124,22 @@ export class NisDomain extends pulumi.ComponentResource {
                         machine: machines[node.name],
                         files: [
                             defaultdomain,
-                            { path: "/etc/yp.conf", content: `# Managed by thesis-cluster (Pulumi).\ndomain ${domain} server ${nas.addresses.internal}\n` },
+                            { path: "/etc/yp.conf", content: `# Managed by thesis-cluster (Pulumi).\ndomain ${domain} server ${nas.address}\n` },
                             { path: "/etc/nsswitch.conf", content: render("nis/nsswitch.conf.mustache", { domain }) },
                         ],
                         // ypbind gives up when no server answers as it starts: wait for the master's ypserv.
                         after: [
                             `domainname ${q(domain)}`,
                             "systemctl enable --quiet --now rpcbind.socket rpcbind.service",
-                            `for _ in $(seq 100); do rpcinfo -u ${nas.addresses.internal} ypserv >/dev/null 2>&1 && break; sleep 0.2; done`,
+                            `for _ in $(seq 100); do rpcinfo -u ${nas.address} ypserv >/dev/null 2>&1 && break; sleep 0.2; done`,
                             "systemctl is-failed --quiet ypbind && systemctl reset-failed ypbind || true",
                         ].join("\n"),
                         unit: "ypbind",
                         onChange: "restart",
                         keepOnDelete: ["/etc/nsswitch.conf"],
-                        probes: cfg.identity.users.map((u) => ({
+                        probes: plan.identity.users.map((u) => ({
                             script: `for _ in $(seq 50); do getent passwd ${u.name} >/dev/null && break; sleep 0.2; done; echo "user $(getent passwd ${u.name} | cut -d: -f1,3,6)"`,
-                            expect: `user ${u.name}:${u.uid}:${homeOf(cfg, u)}`,
+                            expect: `user ${u.name}:${u.uid}:${homeOf(plan, u)}`,
                         })),
                     },
                     { parent: this, dependsOn: [this.master] },

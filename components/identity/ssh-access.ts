@@ -5,7 +5,7 @@
  * sessions would otherwise lock the front door and the jump host out).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig } from "../config";
+import { ClusterPlan, isCompute, NodePlan } from "../plan";
 import { ManagedFile, ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
 import { render } from "../render";
@@ -14,33 +14,32 @@ export const ACCESS_CONF = "/etc/ssh/sshd_config.d/20-thesis-cluster-access.conf
 export const KEYS_DIR = "/etc/ssh/authorized_keys";
 
 /** Sources sshd never penalizes: the directors' internal addresses and the internal VIP. */
-export function penaltyExempt(cfg: ClusterConfig): string[] {
-    const directors = cfg.roles.directors.map((d) => cfg.nodes.find((n) => n.name === d)!.addresses.internal);
-    return [...directors, cfg.networks.internal.vip].map((a) => `${a}/32`);
+export function penaltyExempt(plan: ClusterPlan): string[] {
+    return [...plan.directors.map((d) => d.address), plan.networks.internal.vip].map((a) => `${a}/32`);
 }
 
 /**
  * Who may log in on a node other than a compute node: root (and the `existing`
  * backend's login user); undefined on compute nodes, where cluster users work.
  */
-export function infrastructureLogins(cfg: ClusterConfig, node: string): string[] | undefined {
-    if (cfg.roles.compute.includes(node)) return undefined;
-    const user = cfg.nodes.find((n) => n.name === node)?.ssh?.user;
+export function infrastructureLogins(plan: ClusterPlan, node: NodePlan): string[] | undefined {
+    if (isCompute(plan, node)) return undefined;
+    const user = node.spec.ssh?.user;
     return [...new Set(["root", ...(user ? [user] : [])])];
 }
 
-export function sshAccessConf(cfg: ClusterConfig, node: string): string {
-    const allow = infrastructureLogins(cfg, node);
+export function sshAccessConf(plan: ClusterPlan, node: NodePlan): string {
+    const allow = infrastructureLogins(plan, node);
     return render("ssh/thesis-cluster-access.conf.mustache", {
-        name: node,
-        exempt: penaltyExempt(cfg).join(","),
+        name: node.name,
+        exempt: penaltyExempt(plan).join(","),
         allowUsers: allow ? { users: allow.join(" ") } : false,
     });
 }
 
 /** Each user's managed keys, one file a user with keys, root's and world-readable as sshd wants. */
-export function userKeyFiles(cfg: ClusterConfig): ManagedFile[] {
-    return cfg.identity.users
+export function userKeyFiles(plan: ClusterPlan): ManagedFile[] {
+    return plan.identity.users
         .filter((u) => u.sshKeys.length > 0)
         .map((u) => ({ path: `${KEYS_DIR}/${u.name}`, content: u.sshKeys.map((k) => k + "\n").join("") }));
 }
@@ -59,16 +58,16 @@ export class SshAccess extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:SshAccess", name, {}, opts);
-        const { cfg, machines } = args;
-        for (const node of cfg.nodes) {
-            const keys = cfg.roles.compute.includes(node.name) ? userKeyFiles(cfg) : [];
+        const { plan, machines } = args;
+        for (const node of plan.nodes) {
+            const keys = isCompute(plan, node) ? userKeyFiles(plan) : [];
             this.services[node.name] = new ManagedService(
                 `sshd-${node.name}`,
                 {
                     machine: machines[node.name],
                     files: [
                         // sshd -t reads the new file as a whole config: its keywords and values.
-                        { path: ACCESS_CONF, content: sshAccessConf(cfg, node.name), validate: "sshd -t -f {}" },
+                        { path: ACCESS_CONF, content: sshAccessConf(plan, node), validate: "sshd -t -f {}" },
                         ...keys,
                     ],
                     after: pruneScript(keys),
@@ -77,7 +76,7 @@ export class SshAccess extends pulumi.ComponentResource {
                     probes: [
                         {
                             script: `echo "penalty exempt $(sshd -T 2>/dev/null | awk '$1 == "persourcepenaltyexemptlist" {print $2}')"`,
-                            expect: `penalty exempt ${penaltyExempt(cfg).join(",")}`,
+                            expect: `penalty exempt ${penaltyExempt(plan).join(",")}`,
                         },
                     ],
                 },

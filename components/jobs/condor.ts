@@ -9,9 +9,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, NodeSpec } from "../config";
 import { ManagedFile, ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
+import { ClusterPlan, isCompute, NodePlan } from "../plan";
 import { RandomSecret } from "../provider";
 import { FILES_DIR, render } from "../render";
 
@@ -34,12 +34,6 @@ export function examples(): ManagedFile[] {
         }));
 }
 
-/** The directors that run a central manager: both with HA, else the first. */
-export function centralManagers(cfg: ClusterConfig): NodeSpec[] {
-    const dirs = cfg.roles.directors.map((d) => cfg.nodes.find((n) => n.name === d)!);
-    return cfg.condor.highAvailability ? dirs : dirs.slice(0, 1);
-}
-
 /**
  * HAD_CONNECTION_TIMEOUT for the central manager at `index` of `managers`, and
  * the step interval HAD derives from it ((timeout x 2 x managers + 1) x 2 s,
@@ -54,31 +48,28 @@ export function hadTiming(managers: number, index: number): { hadTimeout: number
 /** Seconds between a startd's ad updates: UPDATE_INTERVAL when tuned, HTCondor's default (300) otherwise. */
 export const updateInterval = (tuned: boolean) => (tuned ? 10 : 300);
 
-/** A node's name in the cluster's DNS. */
-const fqdn = (cfg: ClusterConfig, node: string) => `${node}.${cfg.frontDoor.domain}`;
-
 /** The pool's config file for one node; undefined for nodes outside the pool. */
-export function condorConfig(cfg: ClusterConfig, node: NodeSpec): string | undefined {
-    const cms = centralManagers(cfg);
-    const isCm = cms.some((c) => c.name === node.name);
-    const isExecute = cfg.roles.compute.includes(node.name);
+export function condorConfig(plan: ClusterPlan, node: NodePlan): string | undefined {
+    const cms = plan.condor.managers;
+    const isCm = cms.includes(node);
+    const isExecute = isCompute(plan, node);
     if (!isCm && !isExecute) return undefined;
-    const c = cfg.condor;
+    const c = plan.condor;
     const updates = updateInterval(c.tuned);
     return render("condor/thesis-cluster.conf.mustache", {
         poolName: c.poolName,
         name: node.name,
         role: isCm ? "central manager" : "execute and submit node",
         highAvailability: c.highAvailability,
-        centralManagers: cms.map((n, i) => ({ index: i + 1, host: fqdn(cfg, n.name), address: n.addresses.internal })),
+        centralManagers: cms.map((n, i) => ({ index: i + 1, host: n.fqdn, address: n.address })),
         condorHost: cms.map((_, i) => `$(CENTRAL_MANAGER${i + 1})`).join(", "),
         hadList: cms.map((_, i) => `$(CENTRAL_MANAGER${i + 1}):$(SHARED_PORT_PORT)`).join(", "),
         primary: cms[0].name,
-        ...hadTiming(cms.length, cms.findIndex((c) => c.name === node.name)),
+        ...hadTiming(cms.length, cms.indexOf(node)),
         // The daemons of the central managers, by pool identity and address.
-        managerIdentities: cms.map((n) => `condor@password/${n.addresses.internal}`).join(" "),
-        address: node.addresses.internal,
-        network: cfg.networks.internal.cidr,
+        managerIdentities: cms.map((n) => `condor@password/${n.address}`).join(" "),
+        address: node.address,
+        network: plan.networks.internal.cidr,
         uidDomain: c.uidDomain,
         filesystemDomain: c.filesystemDomain,
         tuned: c.tuned,
@@ -89,8 +80,8 @@ export function condorConfig(cfg: ClusterConfig, node: NodeSpec): string | undef
         jobLeaseSeconds: c.jobLeaseSeconds,
         centralManager: isCm,
         execute: isExecute,
-        cpus: node.cpus,
-        memoryMb: node.memoryMb,
+        cpus: node.spec.cpus,
+        memoryMb: node.spec.memoryMb,
     });
 }
 
@@ -133,12 +124,12 @@ export class CondorPool extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:CondorPool", name, {}, opts);
-        const { cfg, machines } = args;
+        const { plan, machines } = args;
         const key = new RandomSecret(`${name}-signing-key`, { length: 64 }, { parent: this });
-        const managers = new Set(centralManagers(cfg).map((c) => c.name));
-        const isCm = (n: NodeSpec) => managers.has(n.name);
-        for (const node of cfg.nodes) {
-            const conf = condorConfig(cfg, node);
+        const cms = plan.condor.managers;
+        const isCm = (n: NodePlan) => cms.includes(n);
+        for (const node of plan.nodes) {
+            const conf = condorConfig(plan, node);
             if (conf === undefined) continue;
             this.services[node.name] = new ManagedService(
                 `condor-${node.name}`,
@@ -148,30 +139,29 @@ export class CondorPool extends pulumi.ComponentResource {
                         { path: KEY_PATH, content: key.value, mode: "600", secret: true },
                         // condor_config_val reads the new file alone: syntax and `use` templates.
                         { path: CONFIG_PATH, content: conf, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
-                        ...(cfg.roles.compute.includes(node.name) ? examples() : []),
+                        ...(isCompute(plan, node) ? examples() : []),
                     ],
                     after: isCm(node) ? `${POOL_KEY_SCRIPT}\n${REBIND_SCRIPT}` : POOL_KEY_SCRIPT,
                     unit: "condor",
                     probes: [
                         { script: POOL_KEY_PROBE, expect: "pool signing key installed" },
                         // The directors face the external network: their daemons listen on the internal address only.
-                        ...(isCm(node) ? [{ script: SHARED_PORT_PROBE, expect: `condor listens on ${node.addresses.internal}:9618` }] : []),
+                        ...(isCm(node) ? [{ script: SHARED_PORT_PROBE, expect: `condor listens on ${node.address}:9618` }] : []),
                     ],
                 },
                 { parent: this, dependsOn: args.dependsOn },
             );
         }
-        const cms = centralManagers(cfg);
         this.summary = {
-            name: cfg.condor.poolName,
-            centralManagers: cms.map((n) => fqdn(cfg, n.name)),
-            highAvailability: cfg.condor.highAvailability
+            name: plan.condor.poolName,
+            centralManagers: cms.map((n) => n.fqdn),
+            highAvailability: plan.condor.highAvailability
                 ? `HAD and REPLICATION on ${cms.map((n) => n.name).join(" and ")}: one negotiator, on ${cms[0].name} while it lives`
                 : `off: ${cms[0].name} is the only central manager`,
-            submitHosts: cfg.roles.compute.map((n) => fqdn(cfg, n)),
-            executeSlots: Object.fromEntries(cfg.roles.compute.map((n) => [n, cfg.nodes.find((x) => x.name === n)!.cpus])),
-            uidDomain: cfg.condor.uidDomain,
-            filesystemDomain: cfg.condor.filesystemDomain,
+            submitHosts: plan.compute.map((n) => n.fqdn),
+            executeSlots: Object.fromEntries(plan.compute.map((n) => [n.name, n.spec.cpus])),
+            uidDomain: plan.condor.uidDomain,
+            filesystemDomain: plan.condor.filesystemDomain,
         };
         this.registerOutputs({});
     }

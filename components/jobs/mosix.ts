@@ -9,9 +9,9 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig } from "../config";
 import { ManagedService, sha256File } from "../converge";
 import { ServiceArgs } from "../machines";
+import { ClusterPlan } from "../plan";
 import { RandomSecret } from "../provider";
 import { q } from "../shell";
 
@@ -20,14 +20,13 @@ export const SECRET_PATH = "/etc/mosix/secret";
 export const INSTALL_DIR = "/var/lib/thesis-cluster/mosix";
 
 /** The cluster's nodes as MOSIX sees them: one "address count" line each. */
-export function mosixMap(cfg: ClusterConfig): string {
-    const lines = cfg.mosix.nodes.map((n) => `${cfg.nodes.find((x) => x.name === n)!.addresses.internal} 1`);
+export function mosixMap(plan: ClusterPlan): string {
+    const lines = plan.mosix.members.map((n) => `${n.address} 1`);
     return `# Managed by thesis-cluster (Pulumi): the MOSIX cluster, one node a line.\n${lines.join("\n")}\n`;
 }
 
 /** Unpacks and installs the tarball, once per tarball (its hash names the directory). */
-export function installScript(cfg: ClusterConfig, tarballHash: string): string {
-    const tarball = cfg.mosix.tarball!;
+export function installScript(tarball: string, installCommand: string, tarballHash: string): string {
     const dir = `${INSTALL_DIR}/${tarballHash.slice(0, 16)}`;
     const upload = `${INSTALL_DIR}/${path.basename(tarball)}`;
     return [
@@ -36,7 +35,7 @@ export function installScript(cfg: ClusterConfig, tarballHash: string): string {
         `  tar -xf ${q(upload)} -C ${dir}`,
         // The installer sits at the top of the tarball or in its one top directory.
         `  top=$(find ${dir} -maxdepth 2 -name mosix.install -printf '%h\\n' | head -1); top=\${top:-${dir}}`,
-        `  (cd "$top" && ${cfg.mosix.installCommand} </dev/null) || { echo "the MOSIX installer (${cfg.mosix.installCommand.replace(/["$`\\]/g, "\\$&")}) failed in $top" >&2; exit 1; }`,
+        `  (cd "$top" && ${installCommand} </dev/null) || { echo "the MOSIX installer (${installCommand.replace(/["$`\\]/g, "\\$&")}) failed in $top" >&2; exit 1; }`,
         `  touch ${dir}/.installed; changed=1; echo "installed MOSIX from ${path.basename(tarball)}"`,
         "fi",
     ].join("\n");
@@ -49,8 +48,8 @@ export class Mosix extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:Mosix", name, {}, opts);
-        const { cfg, machines } = args;
-        const tarball = cfg.mosix.tarball;
+        const { plan, machines } = args;
+        const tarball = plan.mosix.tarball;
         if (tarball === undefined) {
             this.status = { enabled: false, nodes: [], note: "off: thesis-cluster:mosix.tarball is not set (MOSIX is not redistributable; see README)" };
             this.registerOutputs({});
@@ -58,24 +57,24 @@ export class Mosix extends pulumi.ComponentResource {
         }
         const hash = sha256File(tarball);
         const secret = new RandomSecret(`${name}-secret`, { length: 32 }, { parent: this });
-        for (const node of cfg.mosix.nodes) {
-            this.services[node] = new ManagedService(
-                `mosix-${node}`,
+        for (const node of plan.mosix.members) {
+            this.services[node.name] = new ManagedService(
+                `mosix-${node.name}`,
                 {
-                    machine: machines[node],
+                    machine: machines[node.name],
                     uploads: [{ source: tarball, path: `${INSTALL_DIR}/${path.basename(tarball)}` }],
-                    before: installScript(cfg, hash),
+                    before: installScript(tarball, plan.mosix.installCommand, hash),
                     files: [
-                        { path: MAP_PATH, content: mosixMap(cfg) },
+                        { path: MAP_PATH, content: mosixMap(plan) },
                         { path: SECRET_PATH, content: pulumi.interpolate`${secret.value}\n`, mode: "600", secret: true },
                     ],
-                    unit: cfg.mosix.service,
+                    unit: plan.mosix.service,
                     onChange: "restart",
                 },
                 { parent: this, dependsOn: args.dependsOn },
             );
         }
-        this.status = { enabled: true, nodes: cfg.mosix.nodes, note: `installed from ${path.basename(tarball)} (sha256 ${hash.slice(0, 16)})` };
+        this.status = { enabled: true, nodes: plan.mosix.members.map((n) => n.name), note: `installed from ${path.basename(tarball)} (sha256 ${hash.slice(0, 16)})` };
         this.registerOutputs({});
     }
 }

@@ -5,9 +5,8 @@
  * keeps its plain eth0 configuration and the outputs say why: nothing fails.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, NodeSpec } from "../config";
 import { ServiceArgs } from "../machines";
-import { nicPlan } from "../plan";
+import { ClusterPlan, NodePlan } from "../plan";
 import { PUT_FUNCTION, putLine } from "../converge";
 import { Command } from "../remote";
 import { render } from "../render";
@@ -15,16 +14,19 @@ import { q } from "../shell";
 
 const DIR = "/etc/systemd/network";
 
-export function bondFiles(cfg: ClusterConfig, node: NodeSpec): { path: string; content: string }[] {
-    const bond = node.bond!;
-    const nics = nicPlan(cfg, node).filter((n) => n.network === "internal");
+/** The NICs the bond is made of: the node's internal ones. */
+const slavesOf = (node: NodePlan) => node.nics.filter((n) => n.network === "internal");
+
+export function bondFiles(plan: ClusterPlan, node: NodePlan): { path: string; content: string }[] {
+    const bond = node.spec.bond!;
+    const nics = slavesOf(node);
     const view = {
         mode: bond.mode,
         miimon: bond.miimon,
         lacpRate: bond.lacpRate,
         mtu: bond.mtu,
         address: nics[0].address,
-        gateway: nics[0].gateway ?? cfg.networks.internal.vip,
+        gateway: nics[0].gateway ?? plan.networks.internal.vip,
         slaves: nics.map((n) => n.name),
     };
     return [
@@ -34,14 +36,15 @@ export function bondFiles(cfg: ClusterConfig, node: NodeSpec): { path: string; c
     ];
 }
 
-export function bondScript(cfg: ClusterConfig, node: NodeSpec): string {
-    const files = bondFiles(cfg, node);
+export function bondScript(plan: ClusterPlan, node: NodePlan): string {
+    const files = bondFiles(plan, node);
+    const slaves = slavesOf(node).map((n) => n.name);
     const lines = [
         "set -euo pipefail",
         // The driver is there when a bond can be made (and at once removed).
         "if ip link add tcbondprobe type bond 2>/dev/null; then ip link del tcbondprobe; else",
         `  rm -f ${files.map((f) => q(f.path)).join(" ")}`,
-        `  echo "bond0: not possible here, this kernel has no bonding driver; ${nicPlan(cfg, node)[0].name} carries ${node.addresses.internal} alone"`,
+        `  echo "bond0: not possible here, this kernel has no bonding driver; ${slaves[0]} carries ${node.address} alone"`,
         "  exit 0",
         "fi",
         "changed=0",
@@ -49,7 +52,7 @@ export function bondScript(cfg: ClusterConfig, node: NodeSpec): string {
     // The common install step; what it says is left out of the bond's report.
     lines.push(...PUT_FUNCTION, ...files.map((f) => `${putLine(f)} >/dev/null`));
     lines.push(
-        "if [ $changed = 1 ]; then networkctl reload; networkctl reconfigure " + nicPlan(cfg, node).filter((n) => n.network === "internal").map((n) => n.name).join(" ") + " || true; fi",
+        `if [ $changed = 1 ]; then networkctl reload; networkctl reconfigure ${slaves.join(" ")} || true; fi`,
         `for _ in $(seq 50); do [ -r /proc/net/bonding/bond0 ] && break; sleep 0.2; done`,
         `echo "bond0: $(sed -n 's/^Bonding Mode: //p' /proc/net/bonding/bond0) over $(sed -n 's/^Slave Interface: //p' /proc/net/bonding/bond0 | paste -sd' ')"`,
     );
@@ -62,13 +65,13 @@ export class NicBond extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:NicBond", name, {}, opts);
-        const { cfg, machines } = args;
-        for (const node of cfg.nodes.filter((n) => n.bond)) {
+        const { plan, machines } = args;
+        for (const node of plan.nodes.filter((n) => n.spec.bond)) {
             const c = new Command(
                 `bond-${node.name}`,
                 {
                     connection: machines[node.name].connection,
-                    create: bondScript(cfg, node),
+                    create: bondScript(plan, node),
                     // The reference is what the node reported last: the bond and its links, or no driver.
                     check: "if [ -r /proc/net/bonding/bond0 ]; then echo \"$(sed -n 's/^Bonding Mode: //p' /proc/net/bonding/bond0); $(grep -A1 '^Slave Interface' /proc/net/bonding/bond0 | paste -sd' ')\"; elif ip link add tcbondprobe type bond 2>/dev/null; then ip link del tcbondprobe; echo 'bond0 missing'; else echo 'no bonding driver'; fi",
                 },

@@ -4,9 +4,10 @@
  * config, and FUSE mounts on every node in fstab.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, VolumeSpec } from "../config";
+import { VolumeSpec } from "../config";
 import { ManagedFile, ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
+import { ClusterPlan } from "../plan";
 import { Command } from "../remote";
 import { render } from "../render";
 import { formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
@@ -25,10 +26,10 @@ export function mountUnit(path: string): string {
 }
 
 /** Gluster's pattern for the internal network (auth.allow). */
-export function allowPattern(cfg: ClusterConfig): string {
-    const [addr, len] = cfg.networks.internal.prefix;
+export function allowPattern(plan: ClusterPlan): string {
+    const [addr, len] = plan.networks.internal.prefix;
     const octets = addr.toString().split(".");
-    return len % 8 === 0 && len >= 8 ? [...octets.slice(0, len / 8), ...Array(4 - len / 8).fill("*")].join(".") : cfg.networks.internal.cidr;
+    return len % 8 === 0 && len >= 8 ? [...octets.slice(0, len / 8), ...Array(4 - len / 8).fill("*")].join(".") : plan.networks.internal.cidr;
 }
 
 /**
@@ -36,40 +37,39 @@ export function allowPattern(cfg: ClusterConfig): string {
  * may mount it, and a SAN node that vanishes (power gone, no TCP reset) is
  * given up after 10 s instead of Gluster's 42, so writes resume sooner.
  */
-export function volumeOptions(cfg: ClusterConfig, v: VolumeSpec): [string, string][] {
-    return Object.entries({ "auth.allow": allowPattern(cfg), "network.ping-timeout": "10", ...v.options }).sort(([a], [b]) => a.localeCompare(b));
+export function volumeOptions(plan: ClusterPlan, v: VolumeSpec): [string, string][] {
+    return Object.entries({ "auth.allow": allowPattern(plan), "network.ping-timeout": "10", ...v.options }).sort(([a], [b]) => a.localeCompare(b));
 }
 
-export function volumeBricks(cfg: ClusterConfig, v: VolumeSpec): string[] {
-    return cfg.roles.san.map((n) => `${n}:${brickPath(v.disk)}`);
+export function volumeBricks(plan: ClusterPlan, v: VolumeSpec): string[] {
+    return plan.san.map((n) => `${n.name}:${brickPath(v.disk)}`);
 }
 
-export function replicaOf(cfg: ClusterConfig, v: VolumeSpec): number | undefined {
-    return v.type === "replicate" ? (v.replica ?? cfg.roles.san.length) : undefined;
+export function replicaOf(plan: ClusterPlan, v: VolumeSpec): number | undefined {
+    return v.type === "replicate" ? (v.replica ?? plan.san.length) : undefined;
 }
 
 /** What `gluster volume info` calls the volume's type. */
-export function glusterType(cfg: ClusterConfig, v: VolumeSpec): string {
-    const r = replicaOf(cfg, v);
+export function glusterType(plan: ClusterPlan, v: VolumeSpec): string {
+    const r = replicaOf(plan, v);
     if (r === undefined) return "Distribute";
-    return cfg.roles.san.length === r ? "Replicate" : "Distributed-Replicate";
+    return plan.san.length === r ? "Replicate" : "Distributed-Replicate";
 }
 
 
 /** Creates, expands, configures and starts the volumes; run on the first SAN node. */
-export function volumesScript(cfg: ClusterConfig): string {
-    const [first, ...others] = cfg.roles.san;
+export function volumesScript(plan: ClusterPlan): string {
+    const others = plan.san.slice(1);
     const lines = [
         "set -euo pipefail",
         "g() { gluster --mode=script \"$@\"; }",
-        ...others.map((p) => `g peer probe ${p} >/dev/null`),
-        `for _ in $(seq 240); do [ "$(g pool list | grep -c Connected)" -ge ${cfg.roles.san.length} ] && break; sleep 0.5; done`,
-        `[ "$(g pool list | grep -c Connected)" -ge ${cfg.roles.san.length} ] || { g pool list >&2; echo "the SAN peers are not all connected" >&2; exit 1; }`,
+        ...others.map((p) => `g peer probe ${p.name} >/dev/null`),
+        `for _ in $(seq 240); do [ "$(g pool list | grep -c Connected)" -ge ${plan.san.length} ] && break; sleep 0.5; done`,
+        `[ "$(g pool list | grep -c Connected)" -ge ${plan.san.length} ] || { g pool list >&2; echo "the SAN peers are not all connected" >&2; exit 1; }`,
     ];
-    void first;
-    for (const v of cfg.storage.volumes) {
-        const bricks = volumeBricks(cfg, v);
-        const replica = replicaOf(cfg, v);
+    for (const v of plan.storage.volumes) {
+        const bricks = volumeBricks(plan, v);
+        const replica = replicaOf(plan, v);
         const rep = replica ? `replica ${replica} ` : "";
         lines.push(
             `if ! g volume info ${v.name} >/dev/null 2>&1; then`,
@@ -84,7 +84,7 @@ export function volumesScript(cfg: ClusterConfig): string {
             "  fi",
             "fi",
         );
-        for (const [k, val] of volumeOptions(cfg, v)) {
+        for (const [k, val] of volumeOptions(plan, v)) {
             lines.push(`[ "$(g volume get ${v.name} ${k} | awk 'NR>2 {print $2}')" = ${q(val)} ] || { g volume set ${v.name} ${k} ${q(val)} >/dev/null && echo "set ${v.name} ${k}"; }`);
         }
         lines.push(`[ "$(g volume info ${v.name} | sed -n 's/^Status: //p')" = Started ] || { g volume start ${v.name} >/dev/null && echo "started ${v.name}"; }`);
@@ -92,15 +92,15 @@ export function volumesScript(cfg: ClusterConfig): string {
     return lines.join("\n") + "\n";
 }
 
-export function volumesCheck(cfg: ClusterConfig): { check: string; expect: string } {
+export function volumesCheck(plan: ClusterPlan): { check: string; expect: string } {
     const check = ["g() { gluster --mode=script \"$@\"; }", `echo "peers connected $(g pool list 2>/dev/null | grep -c Connected)"`];
-    const expect = [`peers connected ${cfg.roles.san.length}`];
-    for (const v of cfg.storage.volumes) {
+    const expect = [`peers connected ${plan.san.length}`];
+    for (const v of plan.storage.volumes) {
         check.push(
             `if info=$(g volume info ${v.name} 2>/dev/null); then echo "${v.name} $(sed -n 's/^Type: //p' <<<"$info") $(sed -n 's/^Status: //p' <<<"$info") $(sed -n 's/^Brick[0-9]*: //p' <<<"$info" | paste -sd,)"; else echo "${v.name} missing"; fi`,
         );
-        expect.push(`${v.name} ${glusterType(cfg, v)} Started ${volumeBricks(cfg, v).join(",")}`);
-        for (const [k, val] of volumeOptions(cfg, v)) {
+        expect.push(`${v.name} ${glusterType(plan, v)} Started ${volumeBricks(plan, v).join(",")}`);
+        for (const [k, val] of volumeOptions(plan, v)) {
             check.push(`echo "${v.name} ${k}=$(g volume get ${v.name} ${k} 2>/dev/null | awk 'NR>2 {print $2}')"`);
             expect.push(`${v.name} ${k}=${val}`);
         }
@@ -109,18 +109,18 @@ export function volumesCheck(cfg: ClusterConfig): { check: string; expect: strin
 }
 
 /** The fstab line of a volume's FUSE mount; any SAN node serves the volume file. */
-export function fstabLine(cfg: ClusterConfig, v: VolumeSpec): string {
-    const [first, ...rest] = cfg.roles.san;
+export function fstabLine(plan: ClusterPlan, v: VolumeSpec): string {
+    const [first, ...rest] = plan.san.map((n) => n.name);
     const backup = rest.length > 0 ? `,backup-volfile-servers=${rest.join(":")}` : "";
     return `${first}:/${v.name} ${v.mount} glusterfs defaults,_netdev${backup} 0 0`;
 }
 
-export function mountsScript(cfg: ClusterConfig): { apply: string; check: string; expect: string } {
+export function mountsScript(plan: ClusterPlan): { apply: string; check: string; expect: string } {
     const apply = ["set -euo pipefail"];
     const check: string[] = [];
     const expect: string[] = [];
-    for (const v of cfg.storage.volumes) {
-        const line = fstabLine(cfg, v);
+    for (const v of plan.storage.volumes) {
+        const line = fstabLine(plan, v);
         const m = q(v.mount);
         apply.push(
             `mkdir -p ${m}`,
@@ -146,11 +146,11 @@ export class GlusterVolumes extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:GlusterVolumes", name, {}, opts);
-        const { cfg, machines } = args;
-        const disks = [...new Set(cfg.storage.volumes.map((v) => v.disk))].sort();
-        for (const san of cfg.roles.san) {
+        const { plan, machines } = args;
+        const disks = [...new Set(plan.storage.volumes.map((v) => v.disk))].sort();
+        for (const san of plan.san) {
             // Each brick's disk by the name the SAN node's backend gave it.
-            const device = (d: number) => machines[san].device(d);
+            const device = (d: number) => machines[san.name].device(d);
             const files: ManagedFile[] = disks.map((d) => ({
                 path: `/etc/systemd/system/${mountUnit(brickDir(d))}`,
                 content: device(d).apply((dev) => render("gluster/brick.mount.mustache", { brick: `brick${d + 1}`, device: dev, dir: brickDir(d) })),
@@ -162,9 +162,9 @@ export class GlusterVolumes extends pulumi.ComponentResource {
             const format = pulumi.all(disks.map(device)).apply((devs) => devs.map((dev) => formatXfsOnce(dev, "-i size=512")).join("\n"));
             this.bricks.push(
                 new ManagedService(
-                    `gluster-bricks-${san}`,
+                    `gluster-bricks-${san.name}`,
                     {
-                        machine: machines[san],
+                        machine: machines[san.name],
                         before: format,
                         files,
                         after: [
@@ -182,15 +182,15 @@ export class GlusterVolumes extends pulumi.ComponentResource {
                 ),
             );
         }
-        const { check, expect } = volumesCheck(cfg);
-        const first = machines[cfg.roles.san[0]];
+        const { check, expect } = volumesCheck(plan);
+        const first = machines[plan.san[0].name];
         this.volumes = new Command(
             `${name}-volumes`,
-            { connection: first.connection, create: volumesScript(cfg), check, expect, timeoutSeconds: 300 },
+            { connection: first.connection, create: volumesScript(plan), check, expect, timeoutSeconds: 300 },
             { parent: this, dependsOn: [...this.bricks, ...(args.dependsOn ?? [])] },
         );
-        const mounts = mountsScript(cfg);
-        for (const node of cfg.nodes) {
+        const mounts = mountsScript(plan);
+        for (const node of plan.nodes) {
             this.mounts.push(
                 new Command(
                     `gluster-mounts-${node.name}`,
@@ -199,14 +199,14 @@ export class GlusterVolumes extends pulumi.ComponentResource {
                         create: mounts.apply,
                         check: mounts.check,
                         expect: mounts.expect,
-                        delete: cfg.storage.volumes.map((v) => fstabRemove(v.mount)).join("\n"),
+                        delete: plan.storage.volumes.map((v) => fstabRemove(v.mount)).join("\n"),
                         timeoutSeconds: 300,
                     },
                     { parent: this, dependsOn: [machines[node.name].ready, this.volumes] },
                 ),
             );
         }
-        this.mountPoints = Object.fromEntries(cfg.storage.volumes.map((v) => [v.name, v.mount]));
+        this.mountPoints = Object.fromEntries(plan.storage.volumes.map((v) => [v.name, v.mount]));
         this.registerOutputs({ mountPoints: this.mountPoints });
     }
 }

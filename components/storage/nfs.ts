@@ -6,9 +6,9 @@
  * the export is used with the userspace client (nfs-ls, nfs-cp, nfs-cat).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig } from "../config";
 import { ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
+import type { ClusterPlan } from "../plan";
 import { Command } from "../remote";
 import { render } from "../render";
 import { formatXfsOnce, fstabRemove, fstabSet } from "../shell";
@@ -24,13 +24,13 @@ export const EXPORT_PATH = "/home";
 export const SERVER_SYSTEM_CALLS = ["open_by_handle_at", "name_to_handle_at"];
 export const PSEUDO = "/nfs";
 
-export function ganeshaConf(cfg: ClusterConfig): string {
+export function ganeshaConf(plan: ClusterPlan): string {
     return render("nfs/ganesha.conf.mustache", {
-        name: cfg.roles.nas,
+        name: plan.nas.name,
         path: EXPORT_PATH,
         pseudo: PSEUDO,
-        squash: cfg.storage.nfsRootSquash ? "Root_Squash" : "No_Root_Squash",
-        clients: cfg.networks.internal.cidr,
+        squash: plan.storage.nfsRootSquash ? "Root_Squash" : "No_Root_Squash",
+        clients: plan.networks.internal.cidr,
     });
 }
 
@@ -59,10 +59,10 @@ export class NfsExport extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:NfsExport", name, {}, opts);
-        const { cfg, machines } = args;
-        const nas = cfg.nodes.find((n) => n.name === cfg.roles.nas)!;
-        const server = nas.addresses.internal;
-        const hasDisk = nas.disks.length > 0;
+        const { plan, machines } = args;
+        const nas = plan.nas;
+        const server = nas.address;
+        const hasDisk = nas.spec.disks.length > 0;
         // The data disk by the name the nas' backend gave it.
         const dev = hasDisk ? machines[nas.name].device(0) : pulumi.output("");
         const unit = mountUnit(EXPORT_PATH);
@@ -73,7 +73,7 @@ export class NfsExport extends pulumi.ComponentResource {
                 before: hasDisk ? dev.apply((d) => formatXfsOnce(d)) : undefined,
                 files: [
                     ...(hasDisk ? [{ path: `/etc/systemd/system/${unit}`, content: dev.apply((d) => render("nfs/home.mount.mustache", { device: d, dir: EXPORT_PATH })) }] : []),
-                    { path: "/etc/ganesha/ganesha.conf", content: ganeshaConf(cfg) },
+                    { path: "/etc/ganesha/ganesha.conf", content: ganeshaConf(plan) },
                 ],
                 after: hasDisk ? `systemctl daemon-reload\nsystemctl enable --quiet ${unit}\nmountpoint -q ${EXPORT_PATH} || { systemctl start ${unit}; echo "mounted ${EXPORT_PATH}"; }\nchmod 755 ${EXPORT_PATH}` : undefined,
                 unit: "nfs-ganesha",
@@ -86,7 +86,7 @@ export class NfsExport extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.dependsOn },
         );
         const script = clientScript(server);
-        for (const node of cfg.nodes) {
+        for (const node of plan.nodes) {
             const c = new Command(
                 `nfs-client-${node.name}`,
                 {

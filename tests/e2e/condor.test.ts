@@ -1,4 +1,4 @@
-import { hostNames } from "../../components/machines";
+import { hostNames } from "../../components/backends";
 import { clusterOf, jobTimes, matchLogs, myjobIdeal, negotiatorProcesses as negotiators, waitForJobs } from "./condor";
 import { childrenOf, nspawnPid } from "./host";
 import { sleep, until } from "./probe";

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { hostNames } from "../../components/machines";
+import { hostNames } from "../../components/backends";
 import { childrenOf, nspawnPid } from "./host";
 import { addressesOf, outage, sleep, sshGreets, statsCsv, until } from "./probe";
 import { lab, TempProject } from "./project";

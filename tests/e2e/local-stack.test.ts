@@ -1,5 +1,5 @@
 import * as fs from "fs";
-import { hostNames } from "../../components/machines";
+import { hostNames } from "../../components/backends";
 import { childrenOf, hostObjects, HostSnapshot, nspawnPid, timed } from "./host";
 import { lab, TempProject } from "./project";
 import { NodeOutput, Ssh } from "./ssh";

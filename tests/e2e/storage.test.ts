@@ -2,7 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { hostNames } from "../../components/machines";
+import { hostNames } from "../../components/backends";
 import { childrenOf, nspawnPid } from "./host";
 import { until } from "./probe";
 import { lab, testSubnets, TempProject } from "./project";

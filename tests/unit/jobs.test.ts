@@ -1,52 +1,51 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseClusterConfig } from "../../components/config";
 import { condorConfig, hadTiming } from "../../components/jobs/condor";
 import { installScript, mosixMap } from "../../components/jobs/mosix";
 import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, registered, useStackConfig } from "./mocks";
-import { stackConfig } from "./stackfiles";
+import { planOf, stackConfig } from "./stackfiles";
 
 describe("HTCondor pool config", () => {
-    const cfg = parseClusterConfig(stackConfig("local"));
-    const node = (n: string) => cfg.nodes.find((x) => x.name === n)!;
+    const plan = planOf(stackConfig("local"));
+    const node = (n: string) => plan.at(n);
 
     it("puts a highly available central manager on both directors and execute+submit on compute nodes only", () => {
-        const cm = condorConfig(cfg, node("cluster1"))!;
+        const cm = condorConfig(plan, node("cluster1"))!;
         expect(cm).toContain("DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, HAD, REPLICATION");
         expect(cm).toContain("HAD_USE_PRIMARY = True");
         expect(cm).toContain("MASTER_NEGOTIATOR_CONTROLLER = HAD");
-        expect(condorConfig(cfg, node("master2"))).toContain("DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, HAD, REPLICATION");
-        const ex = condorConfig(cfg, node("cluster4"))!;
+        expect(condorConfig(plan, node("master2"))).toContain("DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, HAD, REPLICATION");
+        const ex = condorConfig(plan, node("cluster4"))!;
         expect(ex).toContain("DAEMON_LIST = MASTER, STARTD, SCHEDD");
         expect(ex).toContain("CONDOR_HOST = $(CENTRAL_MANAGER1), $(CENTRAL_MANAGER2)");
         expect(ex).toContain("CENTRAL_MANAGER2 = master2.cluster");
         expect(ex).toContain("NETWORK_INTERFACE = 10.0.100.4");
-        for (const n of ["nas", "san1"]) expect(condorConfig(cfg, node(n))).toBeUndefined();
+        for (const n of ["nas", "san1"]) expect(condorConfig(plan, node(n))).toBeUndefined();
     });
 
     it("gives each central manager's HAD its own timeout and cycle, the primary's the shortest", () => {
-        const timeout = (n: string) => Number(condorConfig(cfg, node(n))!.match(/^HAD_CONNECTION_TIMEOUT = (\d+)$/m)![1]);
+        const timeout = (n: string) => Number(condorConfig(plan, node(n))!.match(/^HAD_CONNECTION_TIMEOUT = (\d+)$/m)![1]);
         expect(timeout("cluster1")).toBe(2);
         expect(timeout("master2")).toBe(3);
         // condor_had: step interval (timeout x 2 x managers + 1) x 2.
         expect(hadTiming(2, 0)).toEqual({ hadTimeout: 2, hadCycle: 18 });
         expect(hadTiming(2, 1)).toEqual({ hadTimeout: 3, hadCycle: 26 });
-        expect(condorConfig(cfg, node("master2"))).toContain("Here: 3 s, a step every 26 s.");
+        expect(condorConfig(plan, node("master2"))).toContain("Here: 3 s, a step every 26 s.");
     });
 
     it("has the negotiator match only slots heard from within two update intervals", () => {
         // A dead node's slot ads outlive it in the collectors; see the template.
-        for (const n of ["cluster1", "master2"]) expect(condorConfig(cfg, node(n))).toContain("NEGOTIATOR_SLOT_CONSTRAINT = LastHeardFrom >= time() - 25\n");
-        expect(condorConfig(cfg, node("cluster2"))).toContain("UPDATE_INTERVAL = 10\n");
-        expect(condorConfig(cfg, node("cluster2"))).not.toContain("NEGOTIATOR_SLOT_CONSTRAINT");
-        const plain = parseClusterConfig({ ...stackConfig("local"), condor: { tuned: false } });
-        expect(condorConfig(plain, plain.nodes.find((x) => x.name === "cluster1")!)).toContain("NEGOTIATOR_SLOT_CONSTRAINT = LastHeardFrom >= time() - 605\n");
+        for (const n of ["cluster1", "master2"]) expect(condorConfig(plan, node(n))).toContain("NEGOTIATOR_SLOT_CONSTRAINT = LastHeardFrom >= time() - 25\n");
+        expect(condorConfig(plan, node("cluster2"))).toContain("UPDATE_INTERVAL = 10\n");
+        expect(condorConfig(plan, node("cluster2"))).not.toContain("NEGOTIATOR_SLOT_CONSTRAINT");
+        const plain = planOf({ ...stackConfig("local"), condor: { tuned: false } });
+        expect(condorConfig(plain, plain.at("cluster1"))).toContain("NEGOTIATOR_SLOT_CONSTRAINT = LastHeardFrom >= time() - 605\n");
     });
 
     it("falls back to one central manager on the first director when HA is off", () => {
-        const single = parseClusterConfig({ ...stackConfig("local"), condor: { highAvailability: false } });
-        const at = (n: string) => condorConfig(single, single.nodes.find((x) => x.name === n)!);
+        const single = planOf({ ...stackConfig("local"), condor: { highAvailability: false } });
+        const at = (n: string) => condorConfig(single, single.at(n));
         expect(at("cluster1")).toContain("DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR\n");
         expect(at("cluster1")).not.toContain("HAD");
         expect(at("master2")).toBeUndefined();
@@ -55,7 +54,7 @@ describe("HTCondor pool config", () => {
 
     it("authenticates everything and opens nothing to anyone: no ALLOW_WRITE = *", () => {
         for (const n of ["cluster1", "master2", "cluster2"]) {
-            const c = condorConfig(cfg, node(n))!;
+            const c = condorConfig(plan, node(n))!;
             expect(c).not.toMatch(/^ALLOW_\w+\s*=.*(^|\s)\*(\s|$)/m);
             expect(c).toContain("ALLOW_WRITE = *@cluster/10.0.100.0/24");
             expect(c).toContain("SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS");
@@ -65,12 +64,12 @@ describe("HTCondor pool config", () => {
     });
 
     it("takes UID_DOMAIN and FILESYSTEM_DOMAIN from the config, and one slot per configured CPU", () => {
-        const c = parseClusterConfig({
+        const c = planOf({
             ...stackConfig("local"),
             condor: { uidDomain: "users.lab", filesystemDomain: "homes.lab", negotiatorInterval: 7 },
             nodes: (stackConfig("local").nodes as { name: string }[]).map((n) => (n.name === "cluster3" ? { ...n, cpus: 2 } : n)),
         });
-        const text = condorConfig(c, c.nodes.find((x) => x.name === "cluster3")!)!;
+        const text = condorConfig(c, c.at("cluster3"))!;
         expect(text).toContain("UID_DOMAIN = users.lab\n");
         expect(text).toContain("FILESYSTEM_DOMAIN = homes.lab\n");
         expect(text).toContain("ALLOW_WRITE = *@users.lab/10.0.100.0/24");
@@ -78,8 +77,8 @@ describe("HTCondor pool config", () => {
         expect(text).toContain("NEGOTIATOR_INTERVAL = 7\n");
         // The periodic cycle finds a submit; no RESCHEDULE handshake to deadlock with it.
         expect(text).toContain("SCHEDD_SEND_RESCHEDULE = False\n");
-        const plain = parseClusterConfig({ ...stackConfig("local"), condor: { tuned: false } });
-        const untuned = condorConfig(plain, plain.nodes.find((x) => x.name === "cluster3")!)!;
+        const plain = planOf({ ...stackConfig("local"), condor: { tuned: false } });
+        const untuned = condorConfig(plain, plain.at("cluster3"))!;
         expect(untuned).not.toMatch(/NEGOTIATOR_INTERVAL|NEGOTIATOR_MIN_INTERVAL|NEGOTIATOR_CYCLE_DELAY|SCHEDD_INTERVAL|SCHEDD_MIN_INTERVAL|UPDATE_INTERVAL|SCHEDD_SEND_RESCHEDULE/);
         expect(untuned).toContain("JOB_DEFAULT_LEASE_DURATION = 20\n");
     });
@@ -124,12 +123,12 @@ describe("program with MOSIX on (unit tests only: MOSIX is not run here)", () =>
     });
 
     it("writes the thesis' node list and a generated secret instead of the installer's menu", () => {
-        const cfg = parseClusterConfig({ ...stackConfig("local"), mosix: { tarball } });
-        expect(mosixMap(cfg).split("\n").slice(1, -1)).toEqual(["10.0.100.1 1", "10.0.100.2 1", "10.0.100.3 1", "10.0.100.4 1", "10.0.100.5 1"]);
+        const plan = planOf({ ...stackConfig("local"), mosix: { tarball } });
+        expect(mosixMap(plan).split("\n").slice(1, -1)).toEqual(["10.0.100.1 1", "10.0.100.2 1", "10.0.100.3 1", "10.0.100.4 1", "10.0.100.5 1"]);
         const secret = seen.find((r) => r.type === "cluster:index:RandomSecret" && r.name === "mosix-secret");
         expect(secret?.inputs.length).toBe(32);
-        const custom = parseClusterConfig({ ...stackConfig("local"), mosix: { tarball, installCommand: "./install.sh --batch" } });
-        expect(installScript(custom, "a".repeat(64))).toContain("(cd \"$top\" && ./install.sh --batch </dev/null)");
+        const custom = planOf({ ...stackConfig("local"), mosix: { tarball, installCommand: "./install.sh --batch" } });
+        expect(installScript(tarball, custom.mosix.installCommand, "a".repeat(64))).toContain("(cd \"$top\" && ./install.sh --batch </dev/null)");
     });
 
     it("runs the pool on directors and compute nodes with the signing key as a 0600 file", () => {

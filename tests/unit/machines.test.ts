@@ -1,36 +1,38 @@
 import { parseClusterConfig } from "../../components/config";
-import { basePackages, hostNames, MachineLayer } from "../../components/machines";
-import { macOf, nicPlan } from "../../components/plan";
+import { hostNames } from "../../components/backends";
+import { basePackages } from "../../components/backends/nspawn";
+import { MachineLayer } from "../../components/machines";
+import { clusterPlan, macOf } from "../../components/plan";
 import { installMocks, Registered, valueOf } from "./mocks";
-import { stackConfig } from "./stackfiles";
+import { planOf, stackConfig } from "./stackfiles";
 
 const cfg = parseClusterConfig(stackConfig("local"));
-const node = (name: string) => cfg.nodes.find((n) => n.name === name)!;
+const plan = planOf(stackConfig("local"));
+const nicPlan = (name: string) => plan.at(name).nics;
 
-describe("nicPlan", () => {
+describe("the plan's NICs", () => {
     it("gives a director eth0 on the internal network and eth1 on the external one, routed via the host", () => {
-        expect(nicPlan(cfg, node("cluster1"))).toEqual([
+        expect(nicPlan("cluster1")).toEqual([
             { name: "eth0", network: "internal", mac: macOf("cluster1", "eth0"), address: "10.0.100.1/24", gateway: undefined },
             { name: "eth1", network: "external", mac: macOf("cluster1", "eth1"), address: "192.168.1.101/24", gateway: "192.168.1.1" },
         ]);
     });
 
     it("routes an internal-only node through the internal VIP", () => {
-        expect(nicPlan(cfg, node("cluster3"))).toEqual([
+        expect(nicPlan("cluster3")).toEqual([
             { name: "eth0", network: "internal", mac: macOf("cluster3", "eth0"), address: "10.0.100.3/24", gateway: "10.0.100.200" },
         ]);
     });
 
     it("gives every NIC a fixed, distinct unicast MAC with VirtualBox's prefix", () => {
-        const macs = cfg.nodes.flatMap((n) => nicPlan(cfg, n).map((p) => p.mac));
+        const macs = plan.nodes.flatMap((n) => n.nics.map((p) => p.mac));
         expect(new Set(macs).size).toBe(macs.length);
         for (const m of macs) expect(m).toMatch(/^08:00:27(:[0-9a-f]{2}){3}$/);
         expect(macOf("cluster2", "eth0")).toBe(macOf("cluster2", "eth0"));
     });
 
     it("gives the nas one internal NIC per bond slave, the address on eth0", () => {
-        const plan = nicPlan(cfg, node("nas"));
-        expect(plan.map((n) => [n.name, n.network, n.address])).toEqual([
+        expect(nicPlan("nas").map((n) => [n.name, n.network, n.address])).toEqual([
             ["eth0", "internal", "10.0.100.100/24"],
             ["eth1", "internal", undefined],
         ]);
@@ -71,7 +73,7 @@ describe("MachineLayer (nspawn)", () => {
             "local",
             (args) => (args.type === "cluster:nspawn:Machine" ? { hostKey: `ssh-ed25519 HOST${args.name}` } : {}),
         );
-        layer = new MachineLayer("cluster", { cfg, stack: "local", privateKey: "PRIVATE", publicKey: "ssh-ed25519 ADMIN" });
+        layer = new MachineLayer("cluster", { cfg, plan, stack: "local", privateKey: "PRIVATE", publicKey: "ssh-ed25519 ADMIN" });
     });
 
     it("builds one base image, two isolated bridges with the host address only on the external one", async () => {
@@ -131,7 +133,8 @@ describe("MachineLayer (existing hosts)", () => {
         raw.nodes.forEach((n) => (n.ssh = { host: `${n.name}.lab`, port: 2222, user: "admin", hostKey: `${KEY} ${n.name}` }));
         (raw.nodes[2].ssh as { proxy?: string }).proxy = "cluster1";
         seen = installMocks({ "cluster:remote:Command": { stdout: "degraded\n" } }, "lab");
-        layer = new MachineLayer("cluster", { cfg: parseClusterConfig(raw), stack: "lab", privateKey: "OWN", publicKey: "unused" });
+        const existing = parseClusterConfig(raw);
+        layer = new MachineLayer("cluster", { cfg: existing, plan: clusterPlan(existing), stack: "lab", privateKey: "OWN", publicKey: "unused" });
     });
 
     it("creates nothing on the hosts but the readiness gate, over the configured endpoints", async () => {

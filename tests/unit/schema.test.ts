@@ -16,7 +16,7 @@ interface Prop {
     $ref?: string;
     items?: Prop;
 }
-const WRAPPERS = ["components/remote.ts", "components/provider.ts", "components/nspawn.ts", "components/vbox.ts"];
+const WRAPPERS = ["components/remote.ts", "components/provider.ts", "components/backends/nspawn/resources.ts", "components/backends/virtualbox/resources.ts"];
 
 interface Shape {
     members: Map<string, { optional: boolean; type: ts.TypeNode | undefined }>;

@@ -1,38 +1,37 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { parseClusterConfig } from "../../components/config";
 import { applyScript, checkScript } from "../../components/converge";
-import { clusterHosts, dnsmasqConf, haproxyCfg, hostsFile, interfaceOn, keepalivedConf, nftablesConf, resolvConf } from "../../components/frontdoor/configs";
-import { macOf } from "../../components/plan";
+import { clusterHosts, dnsmasqConf, haproxyCfg, hostsFile, keepalivedConf, nftablesConf, resolvConf } from "../../components/frontdoor/configs";
+import { macOf, nicOn } from "../../components/plan";
 import { ganeshaConf } from "../../components/storage/nfs";
 import { bondFiles } from "../../components/network/bond";
 import { condorConfig } from "../../components/jobs/condor";
 import { infrastructureLogins, penaltyExempt, sshAccessConf, userKeyFiles } from "../../components/identity/ssh-access";
 import { execFileSync } from "child_process";
 import * as os from "os";
-import { stackConfig } from "./stackfiles";
+import { planOf, stackConfig } from "./stackfiles";
 
 const GOLDEN = path.join(__dirname, "..", "golden");
 
 /** Every rendered file of a stack, keyed by its golden path. */
 function renderings(stack: string): Record<string, string> {
-    const cfg = parseClusterConfig(stackConfig(stack));
+    const plan = planOf(stackConfig(stack));
     const out: Record<string, string> = {};
-    for (const d of cfg.roles.directors) {
-        out[`${d}/dnsmasq.d/thesis-cluster.conf`] = dnsmasqConf(cfg, d);
-        out[`${d}/keepalived.conf`] = keepalivedConf(cfg, d);
-        out[`${d}/haproxy.cfg`] = haproxyCfg(cfg, d, "STATS-PASSWORD");
-        out[`${d}/nftables.conf`] = nftablesConf(cfg, d);
-        out[`${d}/resolv.conf`] = resolvConf(cfg, d);
+    for (const d of plan.directors) {
+        out[`${d.name}/dnsmasq.d/thesis-cluster.conf`] = dnsmasqConf(plan, d);
+        out[`${d.name}/keepalived.conf`] = keepalivedConf(plan, d);
+        out[`${d.name}/haproxy.cfg`] = haproxyCfg(plan, d, "STATS-PASSWORD");
+        out[`${d.name}/nftables.conf`] = nftablesConf(plan, d);
+        out[`${d.name}/resolv.conf`] = resolvConf(plan, d);
     }
-    out[`cluster2/resolv.conf`] = resolvConf(cfg, "cluster2");
-    out[`cluster2/hosts`] = hostsFile(cfg, "cluster2");
-    out[`cluster2/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "cluster2");
-    out[`nas/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(cfg, "nas");
-    out[`nas/ganesha.conf`] = ganeshaConf(cfg);
-    for (const f of bondFiles(cfg, cfg.nodes.find((n) => n.name === "nas")!)) out[`nas/${path.basename(f.path)}`] = f.content;
-    for (const n of ["cluster1", "master2", "cluster2"]) out[`${n}/condor/50-thesis-cluster.conf`] = condorConfig(cfg, cfg.nodes.find((x) => x.name === n)!)!;
+    out[`cluster2/resolv.conf`] = resolvConf(plan, plan.at("cluster2"));
+    out[`cluster2/hosts`] = hostsFile(plan, plan.at("cluster2"));
+    out[`cluster2/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(plan, plan.at("cluster2"));
+    out[`nas/sshd_config.d/20-thesis-cluster-access.conf`] = sshAccessConf(plan, plan.at("nas"));
+    out[`nas/ganesha.conf`] = ganeshaConf(plan);
+    for (const f of bondFiles(plan, plan.at("nas"))) out[`nas/${path.basename(f.path)}`] = f.content;
+    for (const n of ["cluster1", "master2", "cluster2"]) out[`${n}/condor/50-thesis-cluster.conf`] = condorConfig(plan, plan.at(n))!;
     return out;
 }
 
@@ -51,19 +50,19 @@ describe("front door config files", () => {
         }
     });
 
-    const cfg = parseClusterConfig(stackConfig("local"));
+    const plan = planOf(stackConfig("local"));
 
     it("follow the thesis: sync group of two instances, MASTER 101 on cluster1, BACKUP 100 on master2", () => {
-        const master = keepalivedConf(cfg, "cluster1");
+        const master = keepalivedConf(plan, plan.at("cluster1"));
         expect(master).toMatch(/vrrp_instance VI_1 \{\n\s+state MASTER\n\s+interface eth0\n\s+virtual_router_id 52\n\s+priority 101/);
         expect(master).toMatch(/vrrp_instance VE_1 \{\n\s+state MASTER\n\s+interface eth1\n\s+virtual_router_id 51\n\s+priority 101/);
         expect(master).toContain("10.0.100.200/24 dev eth0");
         expect(master).toContain("192.168.1.200/24 dev eth1");
-        expect(keepalivedConf(cfg, "master2")).toMatch(/state BACKUP\n\s+interface eth0\n\s+virtual_router_id 52\n\s+priority 100/);
+        expect(keepalivedConf(plan, plan.at("master2"))).toMatch(/state BACKUP\n\s+interface eth0\n\s+virtual_router_id 52\n\s+priority 100/);
     });
 
     it("farm SSH on the external VIP over every compute node, with a generated stats password", () => {
-        const h = haproxyCfg(cfg, "master2", "s3cret");
+        const h = haproxyCfg(plan, plan.at("master2"), "s3cret");
         expect(h).toContain("bind 192.168.1.200:2000");
         for (const [n, a] of [["cluster2", "10.0.100.2"], ["cluster5", "10.0.100.5"]]) expect(h).toContain(`server ${n} ${a}:22 check`);
         expect(h).toContain("stats auth admin:s3cret");
@@ -73,23 +72,23 @@ describe("front door config files", () => {
     });
 
     it("name every node and VIP, lease every non-director its MAC, and keep PXE off by default", () => {
-        const names = clusterHosts(cfg).map((h) => h.name);
+        const names = clusterHosts(plan).map((h) => h.name);
         expect(names).toEqual(expect.arrayContaining(["cluster1", "master2", "nas", "san3", "gateway", "frontdoor", "cluster1-ext"]));
-        const d = dnsmasqConf(cfg, "cluster1");
+        const d = dnsmasqConf(plan, plan.at("cluster1"));
         expect(d).toContain(`dhcp-host=${macOf("cluster3", "eth0")},cluster3,10.0.100.3,infinite`);
         expect(d).toContain("host-record=frontdoor,frontdoor.cluster,192.168.1.200");
         expect(d).toContain("interface=eth0");
         expect(d).not.toContain("enable-tftp");
-        const pxe = parseClusterConfig({ ...stackConfig("local"), frontDoor: { pxe: true, dhcpMtu: 9000 } });
-        expect(dnsmasqConf(pxe, "cluster1")).toMatch(/enable-tftp\ntftp-root=\/srv\/tftp\ndhcp-boot=pxelinux.0/);
-        expect(dnsmasqConf(pxe, "cluster1")).toContain("dhcp-option=option:mtu,9000");
+        const pxe = planOf({ ...stackConfig("local"), frontDoor: { pxe: true, dhcpMtu: 9000 } });
+        expect(dnsmasqConf(pxe, pxe.at("cluster1"))).toMatch(/enable-tftp\ntftp-root=\/srv\/tftp\ndhcp-boot=pxelinux.0/);
+        expect(dnsmasqConf(pxe, pxe.at("cluster1"))).toContain("dhcp-option=option:mtu,9000");
     });
 
     it("send internal nodes through the internal VIP and directors to their own dnsmasq", () => {
-        expect(resolvConf(cfg, "cluster2")).toContain("nameserver 10.0.100.200\nnameserver 10.0.100.1\nnameserver 10.0.100.50\n");
-        expect(resolvConf(cfg, "master2")).toContain("nameserver 127.0.0.1\n");
-        expect(nftablesConf(cfg, "cluster1")).toContain('ip saddr 10.0.100.0/24 oifname "eth1" masquerade');
-        expect(interfaceOn(cfg, "master2", "external")).toBe("eth1");
+        expect(resolvConf(plan, plan.at("cluster2"))).toContain("nameserver 10.0.100.200\nnameserver 10.0.100.1\nnameserver 10.0.100.50\n");
+        expect(resolvConf(plan, plan.at("master2"))).toContain("nameserver 127.0.0.1\n");
+        expect(nftablesConf(plan, plan.at("cluster1"))).toContain('ip saddr 10.0.100.0/24 oifname "eth1" masquerade');
+        expect(nicOn(plan.at("master2"), "external").name).toBe("eth1");
     });
 });
 
@@ -137,10 +136,10 @@ describe("convergence scripts", () => {
 describe("NIS users script", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { usersScript } = require("../../components/identity/nis") as typeof import("../../components/identity/nis");
-    const cfg = parseClusterConfig({ ...stackConfig("local"), identity: { users: [{ name: "jordi", uid: 2001, sshKeys: ["ssh-ed25519 AAAA jordi@laptop"] }] } });
+    const plan = planOf({ ...stackConfig("local"), identity: { users: [{ name: "jordi", uid: 2001, sshKeys: ["ssh-ed25519 AAAA jordi@laptop"] }] } });
 
     it("creates the user with a home on the shared base, sets the hash, and rebuilds the maps only on change", () => {
-        const s = usersScript(cfg, { jordi: "$6$salt$hash" });
+        const s = usersScript(plan, { jordi: "$6$salt$hash" });
         expect(s).toContain("useradd -u 2001 -g 2001 -m -d '/mnt/gfs-r/home/jordi' -s /bin/bash jordi");
         // The hash goes to chpasswd on its stdin, never into a command's argv.
         expect(s).toContain("printf '%s:%s\\n' jordi '$6$salt$hash' | chpasswd -e");
@@ -156,19 +155,19 @@ describe("NIS users script", () => {
 describe("Gluster scripts", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const g = require("../../components/storage/gluster") as typeof import("../../components/storage/gluster");
-    const cfg = parseClusterConfig(stackConfig("local"));
+    const plan = planOf(stackConfig("local"));
 
     it("create gv0 as replica 3 over brick1 and gv1 distributed over brick2, limited to the cluster", () => {
-        const s = g.volumesScript(cfg);
+        const s = g.volumesScript(plan);
         expect(s).toContain("g volume create gv0 replica 3 san1:/export/brick1/data san2:/export/brick1/data san3:/export/brick1/data");
         expect(s).toContain("g volume create gv1 san1:/export/brick2/data san2:/export/brick2/data san3:/export/brick2/data");
         expect(s).toContain("g volume set gv0 auth.allow '10.0.100.*'");
-        expect(g.volumesCheck(cfg).expect).toContain("gv0 Replicate Started san1:/export/brick1/data,san2:/export/brick1/data,san3:/export/brick1/data");
-        expect(g.volumesCheck(cfg).expect).toContain("gv1 Distribute Started");
+        expect(g.volumesCheck(plan).expect).toContain("gv0 Replicate Started san1:/export/brick1/data,san2:/export/brick1/data,san3:/export/brick1/data");
+        expect(g.volumesCheck(plan).expect).toContain("gv1 Distribute Started");
     });
 
     it("expand a distributed volume with the bricks of a new SAN node, never re-creating it", () => {
-        const more = parseClusterConfig({
+        const more = planOf({
             ...stackConfig("local"),
             nodes: [...(stackConfig("local").nodes as object[]), { name: "san4", addresses: { internal: "10.0.100.9" }, disks: [{ sizeMb: 1024 }, { sizeMb: 1024 }] }],
             roles: { ...(stackConfig("local").roles as object), san: ["san1", "san2", "san3", "san4"] },
@@ -187,31 +186,31 @@ describe("Gluster scripts", () => {
     it("format a brick disk only when it holds no filesystem, and mount volumes from fstab", () => {
         expect(g.mountUnit("/export/brick1")).toBe("export-brick1.mount");
         expect(g.mountUnit("/mnt/gfs-r")).toBe("mnt-gfs\\x2dr.mount");
-        expect(g.fstabLine(cfg, cfg.storage.volumes[0])).toBe("san1:/gv0 /mnt/gfs-r glusterfs defaults,_netdev,backup-volfile-servers=san2:san3 0 0");
-        expect(g.allowPattern(cfg)).toBe("10.0.100.*");
+        expect(g.fstabLine(plan, plan.storage.volumes[0])).toBe("san1:/gv0 /mnt/gfs-r glusterfs defaults,_netdev,backup-volfile-servers=san2:san3 0 0");
+        expect(g.allowPattern(plan)).toBe("10.0.100.*");
     });
 });
 
 describe("sshd access", () => {
-    const cfg = parseClusterConfig({
+    const plan = planOf({
         ...stackConfig("local"),
         identity: { users: [{ name: "jordi", uid: 2001, sshKeys: ["ssh-ed25519 AAAA jordi@laptop"] }, { name: "ana", uid: 2002 }] },
     });
 
     it("exempts exactly the directors' internal addresses and the internal VIP from sshd's penalties", () => {
-        expect(penaltyExempt(cfg)).toEqual(["10.0.100.1/32", "10.0.100.50/32", "10.0.100.200/32"]);
-        expect(sshAccessConf(cfg, "cluster2")).toContain("\nPerSourcePenaltyExemptList 10.0.100.1/32,10.0.100.50/32,10.0.100.200/32\n");
+        expect(penaltyExempt(plan)).toEqual(["10.0.100.1/32", "10.0.100.50/32", "10.0.100.200/32"]);
+        expect(sshAccessConf(plan, plan.at("cluster2"))).toContain("\nPerSourcePenaltyExemptList 10.0.100.1/32,10.0.100.50/32,10.0.100.200/32\n");
     });
 
     it("keeps users' managed keys outside their homes, one root-owned file a user with keys", () => {
-        expect(sshAccessConf(cfg, "cluster2")).toContain("\nAuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u\n");
-        expect(userKeyFiles(cfg)).toEqual([{ path: "/etc/ssh/authorized_keys/jordi", content: "ssh-ed25519 AAAA jordi@laptop\n" }]);
+        expect(sshAccessConf(plan, plan.at("cluster2"))).toContain("\nAuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u\n");
+        expect(userKeyFiles(plan)).toEqual([{ path: "/etc/ssh/authorized_keys/jordi", content: "ssh-ed25519 AAAA jordi@laptop\n" }]);
     });
 
     it("admits root alone on the nodes that are not compute nodes", () => {
-        expect(infrastructureLogins(cfg, "cluster2")).toBeUndefined();
-        expect(sshAccessConf(cfg, "cluster2")).not.toContain("AllowUsers");
-        for (const n of ["cluster1", "master2", "nas", "san1"]) expect([n, infrastructureLogins(cfg, n)]).toEqual([n, ["root"]]);
-        expect(sshAccessConf(cfg, "nas")).toMatch(/\nAllowUsers root\n$/);
+        expect(infrastructureLogins(plan, plan.at("cluster2"))).toBeUndefined();
+        expect(sshAccessConf(plan, plan.at("cluster2"))).not.toContain("AllowUsers");
+        for (const n of ["cluster1", "master2", "nas", "san1"]) expect([n, infrastructureLogins(plan, plan.at(n))]).toEqual([n, ["root"]]);
+        expect(sshAccessConf(plan, plan.at("nas"))).toMatch(/\nAllowUsers root\n$/);
     });
 });

@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { NAMESPACE } from "../../components/config";
+import { NAMESPACE, parseClusterConfig } from "../../components/config";
+import { ClusterPlan, clusterPlan, NodePlan } from "../../components/plan";
 
 /** The `thesis-cluster:*` config in a stack file's text, keyed without namespace. */
 export function configOfStackFile(text: string): Record<string, unknown> {
@@ -36,4 +37,17 @@ export function projectConfig(): Record<string, unknown> {
  */
 export function stackConfig(stack: string): Record<string, unknown> {
     return { ...projectConfig(), ...configOfStackFile(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) };
+}
+
+/** The cluster plan of a stack's (or any) raw config, with its nodes by name. */
+export function planOf(raw: Record<string, unknown>): ClusterPlan & { at: (name: string) => NodePlan } {
+    const plan = clusterPlan(parseClusterConfig(raw));
+    return {
+        ...plan,
+        at: (name) => {
+            const n = plan.nodes.find((x) => x.name === name);
+            if (n === undefined) throw new Error(`no node ${name} in the plan`);
+            return n;
+        },
+    };
 }

@@ -1,7 +1,6 @@
-import { parseClusterConfig } from "../../components/config";
-import { bootsFromNetwork } from "../../components/vbox";
+import { bootsFromNetwork } from "../../components/backends/virtualbox/seed";
 import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig } from "./mocks";
-import { stackConfig } from "./stackfiles";
+import { planOf, stackConfig } from "./stackfiles";
 
 /** Secret inputs arrive wrapped in the mocks. */
 const plain = (v: unknown): string => (typeof v === "object" && v !== null && "value" in v ? String((v as { value: unknown }).value) : String(v));
@@ -86,9 +85,9 @@ describe("program on the virtualbox backend (lab stack)", () => {
 
 describe("VirtualBox network boot", () => {
     it("boots compute nodes from the network when the PXE switch is on, and nothing else", () => {
-        const off = parseClusterConfig(stackConfig("lab"));
-        const on = parseClusterConfig({ ...stackConfig("lab"), frontDoor: { pxe: true } });
-        expect(on.nodes.filter((n) => bootsFromNetwork(on, n.name)).map((n) => n.name)).toEqual(["cluster2", "cluster3", "cluster4", "cluster5"]);
-        expect(off.nodes.filter((n) => bootsFromNetwork(off, n.name))).toEqual([]);
+        const off = planOf(stackConfig("lab"));
+        const on = planOf({ ...stackConfig("lab"), frontDoor: { pxe: true } });
+        expect(on.nodes.filter((n) => bootsFromNetwork(on, n)).map((n) => n.name)).toEqual(["cluster2", "cluster3", "cluster4", "cluster5"]);
+        expect(off.nodes.filter((n) => bootsFromNetwork(off, n))).toEqual([]);
     });
 });

@@ -4,7 +4,7 @@
  * See docs/local-backend.md.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { providerOpts } from "./provider";
+import { providerOpts } from "../../provider";
 
 export interface BaseImageArgs {
     suite: pulumi.Input<string>;
