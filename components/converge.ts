@@ -60,9 +60,19 @@ export interface ManagedServiceArgs {
     keepOnDelete?: string[];
     /** Local files copied to the machine before the script runs; a changed file re-runs it. */
     uploads?: { source: string; path: string }[];
+    /** Runs when the service is deleted, after the unit is stopped and the files removed (mounts undone). */
+    onDelete?: string;
+    /** Limit of each run of the script. Default: the provider's. */
+    timeoutSeconds?: number;
+    /**
+     * The component the command was made under before the service was a
+     * ManagedService: the alias keeps it in place, so a running cluster sees
+     * no delete and create (and no delete script running).
+     */
+    formerParent?: pulumi.Resource;
 }
 
-const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
+export const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
 const fileHashes = new Map<string, string>();
 /** A local file's SHA-256, read once per program run however many machines it goes to. */
 export function sha256File(p: string): string {
@@ -162,6 +172,7 @@ function deleteScript(files: ManagedFile[], args: ManagedServiceArgs): string {
     for (const f of files) {
         if (!(args.keepOnDelete ?? []).includes(f.path)) lines.push(`rm -f ${q(f.path)} && echo "removed ${f.path}"`);
     }
+    if (args.onDelete) lines.push(args.onDelete);
     return lines.join("\n") + "\n";
 }
 
@@ -207,9 +218,11 @@ export class ManagedService extends pulumi.ComponentResource {
                 delete: deleteScript(args.files, args),
                 uploads: args.uploads,
                 triggers: args.uploads?.map((u) => `${u.path} ${sha256File(u.source)}`),
+                timeoutSeconds: args.timeoutSeconds,
             },
             {
                 parent: this,
+                aliases: args.formerParent ? [{ parent: args.formerParent }] : undefined,
                 dependsOn: [args.machine.ready, ...(args.dependsOn ?? []), ...(optsDeps as pulumi.Input<pulumi.Resource>[])],
                 additionalSecretOutputs: holdsSecrets(args) ? ["observed"] : [],
             },

@@ -7,8 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceArgs } from "../machines";
 import { ClusterPlan, NodePlan } from "../plan";
-import { PUT_FUNCTION, putLine } from "../converge";
-import { Command } from "../remote";
+import { ManagedService, putLine, sha256 } from "../converge";
 import { render } from "../render";
 import { q } from "../shell";
 
@@ -36,27 +35,49 @@ export function bondFiles(plan: ClusterPlan, node: NodePlan): { path: string; co
     ];
 }
 
-export function bondScript(plan: ClusterPlan, node: NodePlan): string {
+/** bond0 as the kernel shows it in sysfs: mode and enslaved NICs, sorted. */
+const BOND_STATE = `echo "bond0 $(cut -d' ' -f1 /sys/class/net/bond0/bonding/mode) over $(xargs -n1 </sys/class/net/bond0/bonding/slaves | sort | paste -sd' ')"`;
+
+/** Whether the kernel can make a bond (a bond made and at once removed). */
+const HAS_DRIVER = "{ [ -d /sys/class/net/bond0/bonding ] || { ip link add tcbondprobe type bond 2>/dev/null && ip link del tcbondprobe; }; }";
+
+/**
+ * The bond's step: its networkd files installed and bond0 brought up where the
+ * kernel has a bonding driver. Without one, a VM (`strict`: Debian's own
+ * kernel) is broken and the step fails; elsewhere the node keeps eth0 alone
+ * and says so.
+ */
+export function bondScript(plan: ClusterPlan, node: NodePlan, strict: boolean): string {
     const files = bondFiles(plan, node);
     const slaves = slavesOf(node).map((n) => n.name);
-    const lines = [
-        "set -euo pipefail",
-        // The driver is there when a bond can be made (and at once removed).
-        "if ip link add tcbondprobe type bond 2>/dev/null; then ip link del tcbondprobe; else",
-        `  rm -f ${files.map((f) => q(f.path)).join(" ")}`,
-        `  echo "bond0: not possible here, this kernel has no bonding driver; ${slaves[0]} carries ${node.address} alone"`,
-        "  exit 0",
+    return [
+        `if ! ${HAS_DRIVER}; then`,
+        strict
+            ? `  echo "bond0: this kernel has no bonding driver (this backend's guests run Debian's kernel, which has one)" >&2; exit 1`
+            : `  rm -f ${files.map((f) => q(f.path)).join(" ")}\n  echo "bond0: not possible here, this kernel has no bonding driver; ${slaves[0]} carries ${node.address} alone"\n  exit 0`,
         "fi",
-        "changed=0",
-    ];
-    // The common install step; what it says is left out of the bond's report.
-    lines.push(...PUT_FUNCTION, ...files.map((f) => `${putLine(f)} >/dev/null`));
-    lines.push(
+        // The common install step; what it says is left out of the bond's report.
+        ...files.map((f) => `${putLine(f)} >/dev/null`),
         `if [ $changed = 1 ]; then networkctl reload; networkctl reconfigure ${slaves.join(" ")} || true; fi`,
-        `for _ in $(seq 50); do [ -r /proc/net/bonding/bond0 ] && break; sleep 0.2; done`,
-        `echo "bond0: $(sed -n 's/^Bonding Mode: //p' /proc/net/bonding/bond0) over $(sed -n 's/^Slave Interface: //p' /proc/net/bonding/bond0 | paste -sd' ')"`,
-    );
-    return lines.join("\n") + "\n";
+        `for _ in $(seq 50); do [ -r /sys/class/net/bond0/bonding/slaves ] && break; sleep 0.2; done`,
+        BOND_STATE,
+    ].join("\n");
+}
+
+/** The bond's check: one line, "bond0 as planned" when bond0 and its files are as the step leaves them for the kernel. */
+export function bondProbe(plan: ClusterPlan, node: NodePlan, strict: boolean): { script: string; expect: string } {
+    const files = bondFiles(plan, node);
+    const wanted = `bond0 ${node.spec.bond!.mode} over ${slavesOf(node).map((n) => n.name).sort().join(" ")}`;
+    const sums = files.map((f) => `${sha256(f.content)}  ${f.path}`).join("\n");
+    return {
+        script: [
+            `if ${HAS_DRIVER}; then`,
+            `  state=$(${BOND_STATE} 2>/dev/null)`,
+            `  if [ "$state" != ${q(wanted)} ]; then echo "$state"; elif ! printf '%s\\n' ${q(sums)} | sha256sum --check --status 2>/dev/null; then echo "bond0 files differ"; else echo "bond0 as planned"; fi`,
+            strict ? `else echo "bond0: no bonding driver"; fi` : `elif ls -d ${files.map((f) => q(f.path)).join(" ")} 2>/dev/null | grep -q .; then echo "bond0 files present without a driver"; else echo "bond0 as planned"; fi`,
+        ].join("\n"),
+        expect: "bond0 as planned",
+    };
 }
 
 export class NicBond extends pulumi.ComponentResource {
@@ -67,17 +88,14 @@ export class NicBond extends pulumi.ComponentResource {
         super("thesis-cluster:index:NicBond", name, {}, opts);
         const { plan, machines } = args;
         for (const node of plan.nodes.filter((n) => n.spec.bond)) {
-            const c = new Command(
+            const machine = machines[node.name];
+            const strict = machine.capabilities.kernel === "own";
+            const bond = new ManagedService(
                 `bond-${node.name}`,
-                {
-                    connection: machines[node.name].connection,
-                    create: bondScript(plan, node),
-                    // The reference is what the node reported last: the bond and its links, or no driver.
-                    check: "if [ -r /proc/net/bonding/bond0 ]; then echo \"$(sed -n 's/^Bonding Mode: //p' /proc/net/bonding/bond0); $(grep -A1 '^Slave Interface' /proc/net/bonding/bond0 | paste -sd' ')\"; elif ip link add tcbondprobe type bond 2>/dev/null; then ip link del tcbondprobe; echo 'bond0 missing'; else echo 'no bonding driver'; fi",
-                },
-                { parent: this, dependsOn: [machines[node.name].ready] },
+                { machine, files: [], after: bondScript(plan, node, strict), probes: [bondProbe(plan, node, strict)], formerParent: this },
+                { parent: this },
             );
-            this.status[node.name] = c.stdout.apply((s) => (s ?? "").trim());
+            this.status[node.name] = bond.log.apply((s) => (s ?? "").trim());
         }
         this.registerOutputs({});
     }

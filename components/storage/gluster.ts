@@ -5,10 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { VolumeSpec } from "../config";
-import { ManagedFile, ManagedService } from "../converge";
+import { ManagedFile, ManagedService, Probe } from "../converge";
 import { ServiceArgs } from "../machines";
 import { ClusterPlan } from "../plan";
-import { Command } from "../remote";
 import { render } from "../render";
 import { formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
 
@@ -57,11 +56,12 @@ export function glusterType(plan: ClusterPlan, v: VolumeSpec): string {
 }
 
 
+const G = "gluster --mode=script";
+
 /** Creates, expands, configures and starts the volumes; run on the first SAN node. */
 export function volumesScript(plan: ClusterPlan): string {
     const others = plan.san.slice(1);
     const lines = [
-        "set -euo pipefail",
         "g() { gluster --mode=script \"$@\"; }",
         ...others.map((p) => `g peer probe ${p.name} >/dev/null`),
         `for _ in $(seq 240); do [ "$(g pool list | grep -c Connected)" -ge ${plan.san.length} ] && break; sleep 0.5; done`,
@@ -89,23 +89,22 @@ export function volumesScript(plan: ClusterPlan): string {
         }
         lines.push(`[ "$(g volume info ${v.name} | sed -n 's/^Status: //p')" = Started ] || { g volume start ${v.name} >/dev/null && echo "started ${v.name}"; }`);
     }
-    return lines.join("\n") + "\n";
+    return lines.join("\n");
 }
 
-export function volumesCheck(plan: ClusterPlan): { check: string; expect: string } {
-    const check = ["g() { gluster --mode=script \"$@\"; }", `echo "peers connected $(g pool list 2>/dev/null | grep -c Connected)"`];
-    const expect = [`peers connected ${plan.san.length}`];
+/** The pool and volumes read back, a line each: peers, each volume's type, state and bricks, each option. */
+export function volumesProbes(plan: ClusterPlan): Probe[] {
+    const probes: Probe[] = [{ script: `echo "peers connected $(${G} pool list 2>/dev/null | grep -c Connected)"`, expect: `peers connected ${plan.san.length}` }];
     for (const v of plan.storage.volumes) {
-        check.push(
-            `if info=$(g volume info ${v.name} 2>/dev/null); then echo "${v.name} $(sed -n 's/^Type: //p' <<<"$info") $(sed -n 's/^Status: //p' <<<"$info") $(sed -n 's/^Brick[0-9]*: //p' <<<"$info" | paste -sd,)"; else echo "${v.name} missing"; fi`,
-        );
-        expect.push(`${v.name} ${glusterType(plan, v)} Started ${volumeBricks(plan, v).join(",")}`);
+        probes.push({
+            script: `if info=$(${G} volume info ${v.name} 2>/dev/null); then echo "${v.name} $(sed -n 's/^Type: //p' <<<"$info") $(sed -n 's/^Status: //p' <<<"$info") $(sed -n 's/^Brick[0-9]*: //p' <<<"$info" | paste -sd,)"; else echo "${v.name} missing"; fi`,
+            expect: `${v.name} ${glusterType(plan, v)} Started ${volumeBricks(plan, v).join(",")}`,
+        });
         for (const [k, val] of volumeOptions(plan, v)) {
-            check.push(`echo "${v.name} ${k}=$(g volume get ${v.name} ${k} 2>/dev/null | awk 'NR>2 {print $2}')"`);
-            expect.push(`${v.name} ${k}=${val}`);
+            probes.push({ script: `echo "${v.name} ${k}=$(${G} volume get ${v.name} ${k} 2>/dev/null | awk 'NR>2 {print $2}')"`, expect: `${v.name} ${k}=${val}` });
         }
     }
-    return { check: check.join("\n") + "\n", expect: expect.join("\n") };
+    return probes;
 }
 
 /** The fstab line of a volume's FUSE mount; any SAN node serves the volume file. */
@@ -115,10 +114,10 @@ export function fstabLine(plan: ClusterPlan, v: VolumeSpec): string {
     return `${first}:/${v.name} ${v.mount} glusterfs defaults,_netdev${backup} 0 0`;
 }
 
-export function mountsScript(plan: ClusterPlan): { apply: string; check: string; expect: string } {
-    const apply = ["set -euo pipefail"];
-    const check: string[] = [];
-    const expect: string[] = [];
+/** Every volume mounted where the config says, in fstab and live; and the mounts read back. */
+export function mountsStep(plan: ClusterPlan): { apply: string; probes: Probe[]; onDelete: string } {
+    const apply: string[] = [];
+    const probes: Probe[] = [];
     for (const v of plan.storage.volumes) {
         const line = fstabLine(plan, v);
         const m = q(v.mount);
@@ -130,17 +129,19 @@ export function mountsScript(plan: ClusterPlan): { apply: string; check: string;
             `mountpoint -q ${m} || { mount ${m} && echo "mounted ${v.mount}"; }`,
         );
         // (Not whether it answers: during a SAN outage it may wait, and that is no drift.)
-        check.push(`echo "fstab ${v.mount} $(grep -cxF ${q(line)} /etc/fstab)"`, `echo "mount ${v.mount} $(findmnt -n -o FSTYPE,SOURCE ${m} | tr -s ' ')"`);
-        expect.push(`fstab ${v.mount} 1`, `mount ${v.mount} fuse.glusterfs ${line.split(" ")[0]}`);
+        probes.push(
+            { script: `echo "fstab ${v.mount} $(grep -cxF ${q(line)} /etc/fstab)"`, expect: `fstab ${v.mount} 1` },
+            { script: `echo "mount ${v.mount} $(findmnt -n -o FSTYPE,SOURCE ${m} | tr -s ' ')"`, expect: `mount ${v.mount} fuse.glusterfs ${line.split(" ")[0]}` },
+        );
     }
-    return { apply: apply.join("\n") + "\n", check: check.join("\n") + "\n", expect: expect.join("\n") };
+    return { apply: apply.join("\n"), probes, onDelete: plan.storage.volumes.map((v) => fstabRemove(v.mount)).join("\n") };
 }
 
 /** Bricks, pool, volumes and mounts. */
 export class GlusterVolumes extends pulumi.ComponentResource {
     public readonly bricks: ManagedService[] = [];
-    public readonly volumes: Command;
-    public readonly mounts: Command[] = [];
+    public readonly volumes: ManagedService;
+    public readonly mounts: ManagedService[] = [];
     /** Volume name → mount point on every node. */
     public readonly mountPoints: Record<string, string>;
 
@@ -182,27 +183,18 @@ export class GlusterVolumes extends pulumi.ComponentResource {
                 ),
             );
         }
-        const { check, expect } = volumesCheck(plan);
-        const first = machines[plan.san[0].name];
-        this.volumes = new Command(
+        this.volumes = new ManagedService(
             `${name}-volumes`,
-            { connection: first.connection, create: volumesScript(plan), check, expect, timeoutSeconds: 300 },
+            { machine: machines[plan.san[0].name], files: [], after: volumesScript(plan), probes: volumesProbes(plan), timeoutSeconds: 300, formerParent: this },
             { parent: this, dependsOn: [...this.bricks, ...(args.dependsOn ?? [])] },
         );
-        const mounts = mountsScript(plan);
+        const mounts = mountsStep(plan);
         for (const node of plan.nodes) {
             this.mounts.push(
-                new Command(
+                new ManagedService(
                     `gluster-mounts-${node.name}`,
-                    {
-                        connection: machines[node.name].connection,
-                        create: mounts.apply,
-                        check: mounts.check,
-                        expect: mounts.expect,
-                        delete: plan.storage.volumes.map((v) => fstabRemove(v.mount)).join("\n"),
-                        timeoutSeconds: 300,
-                    },
-                    { parent: this, dependsOn: [machines[node.name].ready, this.volumes] },
+                    { machine: machines[node.name], files: [], after: mounts.apply, probes: mounts.probes, onDelete: mounts.onDelete, timeoutSeconds: 300, formerParent: this },
+                    { parent: this, dependsOn: [this.volumes] },
                 ),
             );
         }

@@ -9,9 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ManagedService } from "../converge";
 import { ServiceArgs } from "../machines";
 import type { ClusterPlan } from "../plan";
-import { Command } from "../remote";
 import { render } from "../render";
-import { formatXfsOnce, fstabRemove, fstabSet } from "../shell";
+import { formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
 import { mountUnit } from "./gluster";
 
 export const EXPORT_PATH = "/home";
@@ -34,20 +33,41 @@ export function ganeshaConf(plan: ClusterPlan): string {
     });
 }
 
-/** A node's client step: a kernel mount when the kernel can, else a plain report. */
-export function clientScript(server: string): string {
-    const line = `${server}:${PSEUDO} ${PSEUDO} nfs4 defaults,_netdev 0 0`;
+/** The fstab line of the kernel mount of the export. */
+const clientLine = (server: string) => `${server}:${PSEUDO} ${PSEUDO} nfs4 defaults,_netdev 0 0`;
+
+/**
+ * A node's client step: a kernel mount where the kernel has an NFS client.
+ * Without one, a VM (`strict`: its backend runs Debian's own kernel) is
+ * broken and the step fails; a container or a host the project did not make
+ * reports it, and the export is used with the userspace client.
+ */
+export function clientScript(server: string, strict: boolean): string {
     return [
-        "set -euo pipefail",
         "if grep -qw nfs4 /proc/filesystems || modprobe -q nfs4 2>/dev/null; then",
         `  mkdir -p ${PSEUDO}`,
-        `  ${fstabSet(PSEUDO, line)}`,
+        `  ${fstabSet(PSEUDO, clientLine(server))}`,
         `  mountpoint -q ${PSEUDO} || mount ${PSEUDO}`,
         `  echo "kernel mount of ${server}:${PSEUDO} at ${PSEUDO}"`,
         "else",
-        `  echo "no NFS client in this kernel: ${PSEUDO} is not mounted; use the userspace client, e.g. nfs-ls 'nfs://${server}${PSEUDO}?version=4'"`,
+        strict
+            ? `  echo "no NFS client in this kernel: ${PSEUDO} cannot be mounted (this backend's guests run Debian's kernel, which has one)" >&2; exit 1`
+            : `  echo "no NFS client in this kernel: ${PSEUDO} is not mounted; use the userspace client, e.g. nfs-ls 'nfs://${server}${PSEUDO}?version=4'"`,
         "fi",
-    ].join("\n") + "\n";
+    ].join("\n");
+}
+
+/** The client step's check: one line, "/nfs as planned" when the node is as the step leaves it for its kernel. */
+export function clientProbe(server: string, strict: boolean): { script: string; expect: string } {
+    const ok = `echo "${PSEUDO} as planned"`;
+    return {
+        script: [
+            "if grep -qw nfs4 /proc/filesystems; then",
+            `  if ! grep -qxF ${q(clientLine(server))} /etc/fstab; then echo "${PSEUDO} not in fstab"; elif ! mountpoint -q ${PSEUDO}; then echo "${PSEUDO} not mounted"; else ${ok}; fi`,
+            `else ${strict ? `echo "${PSEUDO}: no kernel NFS client"` : ok}; fi`,
+        ].join("\n"),
+        expect: `${PSEUDO} as planned`,
+    };
 }
 
 export class NfsExport extends pulumi.ComponentResource {
@@ -85,20 +105,22 @@ export class NfsExport extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: args.dependsOn },
         );
-        const script = clientScript(server);
         for (const node of plan.nodes) {
-            const c = new Command(
+            const machine = machines[node.name];
+            const strict = machine.capabilities.kernel === "own";
+            const client = new ManagedService(
                 `nfs-client-${node.name}`,
                 {
-                    connection: machines[node.name].connection,
-                    create: script,
-                    // The reference is what the node reported: mounted, or no client in its kernel.
-                    check: `if mountpoint -q ${PSEUDO}; then echo "${PSEUDO} mounted"; elif grep -qw nfs4 /proc/filesystems; then echo "${PSEUDO} not mounted"; else echo "no kernel NFS client"; fi`,
-                    delete: fstabRemove(PSEUDO),
+                    machine,
+                    files: [],
+                    after: clientScript(server, strict),
+                    probes: [clientProbe(server, strict)],
+                    onDelete: fstabRemove(PSEUDO),
+                    formerParent: this,
                 },
-                { parent: this, dependsOn: [machines[node.name].ready, this.server] },
+                { parent: this, dependsOn: [this.server] },
             );
-            this.clients[node.name] = c.stdout.apply((s) => (s ?? "").trim());
+            this.clients[node.name] = client.log.apply((s) => (s ?? "").trim());
         }
         this.export = `${server}:${PSEUDO}`;
         this.registerOutputs({ export: this.export });

@@ -162,8 +162,8 @@ describe("Gluster scripts", () => {
         expect(s).toContain("g volume create gv0 replica 3 san1:/export/brick1/data san2:/export/brick1/data san3:/export/brick1/data");
         expect(s).toContain("g volume create gv1 san1:/export/brick2/data san2:/export/brick2/data san3:/export/brick2/data");
         expect(s).toContain("g volume set gv0 auth.allow '10.0.100.*'");
-        expect(g.volumesCheck(plan).expect).toContain("gv0 Replicate Started san1:/export/brick1/data,san2:/export/brick1/data,san3:/export/brick1/data");
-        expect(g.volumesCheck(plan).expect).toContain("gv1 Distribute Started");
+        expect(g.volumesProbes(plan).map((p) => p.expect).join("\n")).toContain("gv0 Replicate Started san1:/export/brick1/data,san2:/export/brick1/data,san3:/export/brick1/data");
+        expect(g.volumesProbes(plan).map((p) => p.expect).join("\n")).toContain("gv1 Distribute Started");
     });
 
     it("expand a distributed volume with the bricks of a new SAN node, never re-creating it", () => {
