@@ -36,18 +36,18 @@ const frontDoor = new FrontDoor("front-door", { plan, machines: layer.machines }
 // Users' managed keys on every node; the directors never penalized by sshd.
 new SshAccess("ssh-access", { plan, machines: layer.machines });
 // Peers and clients find the SAN nodes by name: after dnsmasq, resolv.conf and the VIP.
-const gluster = new GlusterVolumes("gluster", { plan, machines: layer.machines, dependsOn: frontDoor.names });
+const gluster = new GlusterVolumes("gluster", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
 // Homes live on the shared home base: the master makes them once it is mounted.
 const bond = new NicBond("bond", { plan, machines: layer.machines });
 // The nas serves /home as /nfs; NIS (rpcbind) comes up alongside on the same node.
-const nfs = new NfsExport("nfs", { plan, machines: layer.machines, dependsOn: frontDoor.names });
+const nfs = new NfsExport("nfs", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
 const homeBase = { gluster: [gluster], nfs: [nfs], local: [] }[plan.homes.source];
-const nis = new NisDomain("nis", { plan, machines: layer.machines, dependsOn: homeBase });
+const nis = new NisDomain("nis", { plan, machines: layer.machines }, { dependsOn: homeBase });
 // Managers are found by name. Jobs run as NIS users in their shared homes, but the
 // daemons need neither to start: the pool comes up beside storage and identity.
-const condor = new CondorPool("condor", { plan, machines: layer.machines, dependsOn: frontDoor.names });
+const condor = new CondorPool("condor", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
 // Off unless the user supplies a MOSIX tarball.
-const mosix = new Mosix("mosix", { plan, machines: layer.machines, dependsOn: frontDoor.names });
+const mosix = new Mosix("mosix", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
 
 export const adminPublicKey = adminKey.publicKey;
 /** For other stacks and tools that log in to the machines; a Pulumi secret. */

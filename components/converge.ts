@@ -9,7 +9,8 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { Machine } from "./machines";
+import type { Machine } from "./machines";
+import type { NodePlan } from "./plan";
 import { Command } from "./remote";
 import { q } from "./shell";
 
@@ -43,8 +44,6 @@ export interface ProbeInput {
 
 export interface ManagedServiceArgs {
     machine: Machine;
-    /** Resources to wait for besides the machine (e.g. names in DNS, peers). */
-    dependsOn?: pulumi.Resource[];
     files: ManagedFile[];
     /** The systemd unit that runs the service: enabled, active, reloaded on change. */
     unit?: string;
@@ -223,11 +222,45 @@ export class ManagedService extends pulumi.ComponentResource {
             {
                 parent: this,
                 aliases: args.formerParent ? [{ parent: args.formerParent }] : undefined,
-                dependsOn: [args.machine.ready, ...(args.dependsOn ?? []), ...(optsDeps as pulumi.Input<pulumi.Resource>[])],
+                dependsOn: [args.machine.ready, ...(optsDeps as pulumi.Input<pulumi.Resource>[])],
                 additionalSecretOutputs: holdsSecrets(args) ? ["observed"] : [],
             },
         );
         this.log = this.command.stdout;
         this.registerOutputs({ log: this.log });
+    }
+}
+
+/**
+ * A service: ManagedService steps on the cluster's machines. Ordering comes in
+ * as with any Pulumi resource, through `opts.dependsOn`, and reaches every
+ * step unless a step names what it waits for itself.
+ */
+export abstract class ServiceComponent extends pulumi.ComponentResource {
+    /** What the component was told to wait for. */
+    protected readonly waitsFor: pulumi.Input<pulumi.Resource>[];
+
+    constructor(type: string, name: string, opts?: pulumi.ComponentResourceOptions) {
+        // Not the component's own registration: the engine would hold it, and so
+        // every child, until the dependencies exist, steps that need not wait too.
+        super(type, name, {}, { ...opts, dependsOn: undefined });
+        const deps = opts?.dependsOn;
+        this.waitsFor = deps === undefined ? [] : Array.isArray(deps) ? deps : [deps as pulumi.Input<pulumi.Resource>];
+    }
+
+    /** One step on one machine, named `name`; it waits for `after` (default: what the component waits for). */
+    protected step(name: string, args: ManagedServiceArgs, after: pulumi.Input<pulumi.Resource>[] = this.waitsFor): ManagedService {
+        return new ManagedService(name, args, { parent: this, dependsOn: after });
+    }
+
+    /** One step a node, named `<prefix>-<node>`, by node name. */
+    protected onEach(
+        prefix: string,
+        nodes: NodePlan[],
+        machines: Record<string, Machine>,
+        args: (node: NodePlan) => Omit<ManagedServiceArgs, "machine">,
+        after: pulumi.Input<pulumi.Resource>[] = this.waitsFor,
+    ): Record<string, ManagedService> {
+        return Object.fromEntries(nodes.map((n) => [n.name, this.step(`${prefix}-${n.name}`, { machine: machines[n.name], ...args(n) }, after)]));
     }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ManagedService } from "../converge";
+import { ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
 import { haproxyCfg } from "./configs";
@@ -11,46 +11,37 @@ const SYSCTL = "/etc/sysctl.d/60-thesis-cluster-haproxy.conf";
  * VIP, round robin over the compute nodes' sshd with health checks, and a stats
  * page behind a generated password instead of the thesis' admin:admin.
  */
-export class HaproxyFarm extends pulumi.ComponentResource {
-    public readonly services: ManagedService[] = [];
+export class HaproxyFarm extends ServiceComponent {
+    public readonly services: Record<string, ManagedService>;
     /** The stats page's password for user `admin`; a Pulumi secret. */
     public readonly statsPassword: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:HaproxyFarm", name, {}, opts);
+        super("thesis-cluster:index:HaproxyFarm", name, opts);
         const { plan, machines } = args;
         const password = new RandomSecret(`${name}-stats-password`, { length: 24 }, { parent: this });
         this.statsPassword = password.value;
-        for (const d of plan.directors) {
-            this.services.push(
-                new ManagedService(
-                    `haproxy-${d.name}`,
-                    {
-                        machine: machines[d.name],
-                        files: [
-                            // HAProxy binds the VIP it does not hold yet per socket
-                            // (`transparent`); host-wide non-local binds stay off, since
-                            // with them every address looks local to a bind() probe and
-                            // HTCondor's HAD daemons on the two directors then take each
-                            // other for one process family and never agree (two negotiators).
-                            { path: SYSCTL, content: "# HAProxy binds the VIP per socket (transparent); host-wide non-local binds\n# would make HTCondor's HAD daemons on the directors split the pool.\nnet.ipv4.ip_nonlocal_bind = 0\n" },
-                            {
-                                path: "/etc/haproxy/haproxy.cfg",
-                                content: pulumi.secret(password.value).apply((pw) => haproxyCfg(plan, d, pw)),
-                                mode: "640",
-                                owner: "root:haproxy",
-                                validate: "haproxy -q -c -f {}",
-                                secret: true,
-                            },
-                        ],
-                        after: `sysctl -q -p ${SYSCTL}`,
-                        unit: "haproxy",
-                        probes: [{ script: "echo nonlocal_bind=$(sysctl -n net.ipv4.ip_nonlocal_bind)", expect: "nonlocal_bind=0" }],
-                    },
-                    { parent: this },
-                ),
-            );
-        }
+        this.services = this.onEach("haproxy", plan.directors, machines, (d) => ({
+            files: [
+                // HAProxy binds the VIP it does not hold yet per socket
+                // (`transparent`); host-wide non-local binds stay off, since
+                // with them every address looks local to a bind() probe and
+                // HTCondor's HAD daemons on the two directors then take each
+                // other for one process family and never agree (two negotiators).
+                { path: SYSCTL, content: "# HAProxy binds the VIP per socket (transparent); host-wide non-local binds\n# would make HTCondor's HAD daemons on the directors split the pool.\nnet.ipv4.ip_nonlocal_bind = 0\n" },
+                {
+                    path: "/etc/haproxy/haproxy.cfg",
+                    content: pulumi.secret(password.value).apply((pw) => haproxyCfg(plan, d, pw)),
+                    mode: "640",
+                    owner: "root:haproxy",
+                    validate: "haproxy -q -c -f {}",
+                    secret: true,
+                },
+            ],
+            after: `sysctl -q -p ${SYSCTL}`,
+            unit: "haproxy",
+            probes: [{ script: "echo nonlocal_bind=$(sysctl -n net.ipv4.ip_nonlocal_bind)", expect: "nonlocal_bind=0" }],
+        }));
         this.registerOutputs({ statsPassword: this.statsPassword });
     }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ManagedService } from "../converge";
+import { ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { keepalivedConf } from "./configs";
 
@@ -8,26 +8,17 @@ import { keepalivedConf } from "./configs";
  * external VRRP instance in one sync group, following HAProxy; the first
  * director is MASTER. VRRP version 3 with sub-second adverts.
  */
-export class VrrpPair extends pulumi.ComponentResource {
-    public readonly services: ManagedService[] = [];
+export class VrrpPair extends ServiceComponent {
+    public readonly services: Record<string, ManagedService>;
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:VrrpPair", name, {}, opts);
+        super("thesis-cluster:index:VrrpPair", name, opts);
         const { plan, machines } = args;
-        for (const d of plan.directors) {
-            this.services.push(
-                new ManagedService(
-                    `keepalived-${d.name}`,
-                    {
-                        machine: machines[d.name],
-                        files: [{ path: "/etc/keepalived/keepalived.conf", content: keepalivedConf(plan, d), validate: "keepalived -t -f {}" }],
-                        unit: "keepalived",
-                    },
-                    // keepalived tracks HAProxy: start it once HAProxy runs.
-                    { parent: this, dependsOn: opts?.dependsOn },
-                ),
-            );
-        }
+        // keepalived tracks HAProxy: the front door starts it once HAProxy runs (opts.dependsOn).
+        this.services = this.onEach("keepalived", plan.directors, machines, (d) => ({
+            files: [{ path: "/etc/keepalived/keepalived.conf", content: keepalivedConf(plan, d), validate: "keepalived -t -f {}" }],
+            unit: "keepalived",
+        }));
         this.registerOutputs({});
     }
 }

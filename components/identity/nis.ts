@@ -8,7 +8,7 @@ import * as crypto from "crypto";
 import * as ipaddr from "ipaddr.js";
 import * as pulumi from "@pulumi/pulumi";
 import { UserSpec } from "../config";
-import { ManagedService } from "../converge";
+import { ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
 import { render } from "../render";
@@ -56,19 +56,15 @@ export function usersScript(plan: ClusterPlan, hashes: Record<string, string>): 
     return lines.join("\n") + "\n";
 }
 
-export interface NisDomainArgs extends ServiceArgs {
-    /** The home base must be mounted on the master before homes are made there. */
-    dependsOn?: pulumi.Resource[];
-}
-
-export class NisDomain extends pulumi.ComponentResource {
+/** The home base must be mounted on the master before homes are made there: give it as `opts.dependsOn`. */
+export class NisDomain extends ServiceComponent {
     public readonly master: ManagedService;
-    public readonly clients: ManagedService[] = [];
+    public readonly clients: Record<string, ManagedService>;
     /** User name → generated password (a Pulumi secret). */
     public readonly passwords: Record<string, pulumi.Output<string>> = {};
 
-    constructor(name: string, args: NisDomainArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:NisDomain", name, {}, opts);
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:NisDomain", name, opts);
         const { plan, machines } = args;
         const domain = plan.identity.nisDomain;
         const nas = plan.nas;
@@ -81,7 +77,7 @@ export class NisDomain extends pulumi.ComponentResource {
         const allHashes = pulumi.all(hashes);
         const net = plan.networks.internal;
         const defaultdomain = { path: "/etc/defaultdomain", content: `${domain}\n` };
-        this.master = new ManagedService(
+        this.master = this.step(
             `nis-master-${nas.name}`,
             {
                 machine: machines[nas.name],
@@ -114,38 +110,34 @@ export class NisDomain extends pulumi.ComponentResource {
                     })),
                 ],
             },
-            { parent: this, dependsOn: args.dependsOn },
         );
-        for (const node of plan.nodes) {
-            this.clients.push(
-                new ManagedService(
-                    `nis-client-${node.name}`,
-                    {
-                        machine: machines[node.name],
-                        files: [
-                            defaultdomain,
-                            { path: "/etc/yp.conf", content: `# Managed by thesis-cluster (Pulumi).\ndomain ${domain} server ${nas.address}\n` },
-                            { path: "/etc/nsswitch.conf", content: render("nis/nsswitch.conf.mustache", { domain }) },
-                        ],
-                        // ypbind gives up when no server answers as it starts: wait for the master's ypserv.
-                        after: [
-                            `domainname ${q(domain)}`,
-                            "systemctl enable --quiet --now rpcbind.socket rpcbind.service",
-                            `for _ in $(seq 100); do rpcinfo -u ${nas.address} ypserv >/dev/null 2>&1 && break; sleep 0.2; done`,
-                            "systemctl is-failed --quiet ypbind && systemctl reset-failed ypbind || true",
-                        ].join("\n"),
-                        unit: "ypbind",
-                        onChange: "restart",
-                        keepOnDelete: ["/etc/nsswitch.conf"],
-                        probes: plan.identity.users.map((u) => ({
-                            script: `for _ in $(seq 50); do getent passwd ${u.name} >/dev/null && break; sleep 0.2; done; echo "user $(getent passwd ${u.name} | cut -d: -f1,3,6)"`,
-                            expect: `user ${u.name}:${u.uid}:${homeOf(plan, u)}`,
-                        })),
-                    },
-                    { parent: this, dependsOn: [this.master] },
-                ),
-            );
-        }
+        this.clients = this.onEach(
+            "nis-client",
+            plan.nodes,
+            machines,
+            () => ({
+                files: [
+                    defaultdomain,
+                    { path: "/etc/yp.conf", content: `# Managed by thesis-cluster (Pulumi).\ndomain ${domain} server ${nas.address}\n` },
+                    { path: "/etc/nsswitch.conf", content: render("nis/nsswitch.conf.mustache", { domain }) },
+                ],
+                // ypbind gives up when no server answers as it starts: wait for the master's ypserv.
+                after: [
+                    `domainname ${q(domain)}`,
+                    "systemctl enable --quiet --now rpcbind.socket rpcbind.service",
+                    `for _ in $(seq 100); do rpcinfo -u ${nas.address} ypserv >/dev/null 2>&1 && break; sleep 0.2; done`,
+                    "systemctl is-failed --quiet ypbind && systemctl reset-failed ypbind || true",
+                ].join("\n"),
+                unit: "ypbind",
+                onChange: "restart",
+                keepOnDelete: ["/etc/nsswitch.conf"],
+                probes: plan.identity.users.map((u) => ({
+                    script: `for _ in $(seq 50); do getent passwd ${u.name} >/dev/null && break; sleep 0.2; done; echo "user $(getent passwd ${u.name} | cut -d: -f1,3,6)"`,
+                    expect: `user ${u.name}:${u.uid}:${homeOf(plan, u)}`,
+                })),
+            }),
+            [this.master],
+        );
         this.registerOutputs({});
     }
 }

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan, isCompute, NodePlan } from "../plan";
-import { ManagedFile, ManagedService } from "../converge";
+import { ManagedFile, ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { render } from "../render";
 
@@ -53,36 +53,31 @@ function pruneScript(keyFiles: ManagedFile[]): string {
     ].join("\n");
 }
 
-export class SshAccess extends pulumi.ComponentResource {
-    public readonly services: Record<string, ManagedService> = {};
+export class SshAccess extends ServiceComponent {
+    public readonly services: Record<string, ManagedService>;
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:SshAccess", name, {}, opts);
+        super("thesis-cluster:index:SshAccess", name, opts);
         const { plan, machines } = args;
-        for (const node of plan.nodes) {
+        this.services = this.onEach("sshd", plan.nodes, machines, (node) => {
             const keys = isCompute(plan, node) ? userKeyFiles(plan) : [];
-            this.services[node.name] = new ManagedService(
-                `sshd-${node.name}`,
-                {
-                    machine: machines[node.name],
-                    files: [
-                        // sshd -t reads the new file as a whole config: its keywords and values.
-                        { path: ACCESS_CONF, content: sshAccessConf(plan, node), validate: "sshd -t -f {}" },
-                        ...keys,
-                    ],
-                    after: pruneScript(keys),
-                    // A reload keeps every open session.
-                    unit: "ssh",
-                    probes: [
-                        {
-                            script: `echo "penalty exempt $(sshd -T 2>/dev/null | awk '$1 == "persourcepenaltyexemptlist" {print $2}')"`,
-                            expect: `penalty exempt ${penaltyExempt(plan).join(",")}`,
-                        },
-                    ],
-                },
-                { parent: this },
-            );
-        }
+            return {
+                files: [
+                    // sshd -t reads the new file as a whole config: its keywords and values.
+                    { path: ACCESS_CONF, content: sshAccessConf(plan, node), validate: "sshd -t -f {}" },
+                    ...keys,
+                ],
+                after: pruneScript(keys),
+                // A reload keeps every open session.
+                unit: "ssh",
+                probes: [
+                    {
+                        script: `echo "penalty exempt $(sshd -T 2>/dev/null | awk '$1 == "persourcepenaltyexemptlist" {print $2}')"`,
+                        expect: `penalty exempt ${penaltyExempt(plan).join(",")}`,
+                    },
+                ],
+            };
+        });
         this.registerOutputs({});
     }
 }

@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ManagedFile, ManagedService } from "../converge";
+import { ManagedFile, ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { ClusterPlan, isCompute, NodePlan } from "../plan";
 import { RandomSecret } from "../provider";
@@ -109,8 +109,8 @@ export const REBIND_SCRIPT = `if systemctl is-active --quiet condor && ss -Hltn 
 /** Whether passwords.d/POOL holds the managed key (condor_store_cred's form is deterministic). */
 export const POOL_KEY_PROBE = `${ENCODE_KEY} 2>&1; cmp -s "$new" ${POOL_PATH} && echo "pool signing key installed" || echo "pool signing key differs"; rm -f "$new"`;
 
-export class CondorPool extends pulumi.ComponentResource {
-    public readonly services: Record<string, ManagedService> = {};
+export class CondorPool extends ServiceComponent {
+    public readonly services: Record<string, ManagedService>;
     /** What the stack outputs about the pool. */
     public readonly summary: {
         name: string;
@@ -122,36 +122,28 @@ export class CondorPool extends pulumi.ComponentResource {
         filesystemDomain: string;
     };
 
-    constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:CondorPool", name, {}, opts);
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:CondorPool", name, opts);
         const { plan, machines } = args;
         const key = new RandomSecret(`${name}-signing-key`, { length: 64 }, { parent: this });
         const cms = plan.condor.managers;
         const isCm = (n: NodePlan) => cms.includes(n);
-        for (const node of plan.nodes) {
-            const conf = condorConfig(plan, node);
-            if (conf === undefined) continue;
-            this.services[node.name] = new ManagedService(
-                `condor-${node.name}`,
-                {
-                    machine: machines[node.name],
-                    files: [
-                        { path: KEY_PATH, content: key.value, mode: "600", secret: true },
-                        // condor_config_val reads the new file alone: syntax and `use` templates.
-                        { path: CONFIG_PATH, content: conf, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
-                        ...(isCompute(plan, node) ? examples() : []),
-                    ],
-                    after: isCm(node) ? `${POOL_KEY_SCRIPT}\n${REBIND_SCRIPT}` : POOL_KEY_SCRIPT,
-                    unit: "condor",
-                    probes: [
-                        { script: POOL_KEY_PROBE, expect: "pool signing key installed" },
-                        // The directors face the external network: their daemons listen on the internal address only.
-                        ...(isCm(node) ? [{ script: SHARED_PORT_PROBE, expect: `condor listens on ${node.address}:9618` }] : []),
-                    ],
-                },
-                { parent: this, dependsOn: args.dependsOn },
-            );
-        }
+        const pool = plan.nodes.filter((n) => condorConfig(plan, n) !== undefined);
+        this.services = this.onEach("condor", pool, machines, (node) => ({
+            files: [
+                { path: KEY_PATH, content: key.value, mode: "600", secret: true },
+                // condor_config_val reads the new file alone: syntax and `use` templates.
+                { path: CONFIG_PATH, content: condorConfig(plan, node)!, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
+                ...(isCompute(plan, node) ? examples() : []),
+            ],
+            after: isCm(node) ? `${POOL_KEY_SCRIPT}\n${REBIND_SCRIPT}` : POOL_KEY_SCRIPT,
+            unit: "condor",
+            probes: [
+                { script: POOL_KEY_PROBE, expect: "pool signing key installed" },
+                // The directors face the external network: their daemons listen on the internal address only.
+                ...(isCm(node) ? [{ script: SHARED_PORT_PROBE, expect: `condor listens on ${node.address}:9618` }] : []),
+            ],
+        }));
         this.summary = {
             name: plan.condor.poolName,
             centralManagers: cms.map((n) => n.fqdn),

@@ -9,7 +9,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ManagedService, sha256File } from "../converge";
+import { ManagedService, ServiceComponent, sha256File } from "../converge";
 import { ServiceArgs } from "../machines";
 import { ClusterPlan } from "../plan";
 import { RandomSecret } from "../provider";
@@ -41,13 +41,13 @@ export function installScript(tarball: string, installCommand: string, tarballHa
     ].join("\n");
 }
 
-export class Mosix extends pulumi.ComponentResource {
+export class Mosix extends ServiceComponent {
     public readonly services: Record<string, ManagedService> = {};
     /** What the stack outputs: the MOSIX nodes, or why MOSIX is off. */
     public readonly status: { enabled: boolean; nodes: string[]; note: string };
 
-    constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:Mosix", name, {}, opts);
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:Mosix", name, opts);
         const { plan, machines } = args;
         const tarball = plan.mosix.tarball;
         if (tarball === undefined) {
@@ -57,23 +57,16 @@ export class Mosix extends pulumi.ComponentResource {
         }
         const hash = sha256File(tarball);
         const secret = new RandomSecret(`${name}-secret`, { length: 32 }, { parent: this });
-        for (const node of plan.mosix.members) {
-            this.services[node.name] = new ManagedService(
-                `mosix-${node.name}`,
-                {
-                    machine: machines[node.name],
-                    uploads: [{ source: tarball, path: `${INSTALL_DIR}/${path.basename(tarball)}` }],
-                    before: installScript(tarball, plan.mosix.installCommand, hash),
-                    files: [
-                        { path: MAP_PATH, content: mosixMap(plan) },
-                        { path: SECRET_PATH, content: pulumi.interpolate`${secret.value}\n`, mode: "600", secret: true },
-                    ],
-                    unit: plan.mosix.service,
-                    onChange: "restart",
-                },
-                { parent: this, dependsOn: args.dependsOn },
-            );
-        }
+        this.services = this.onEach("mosix", plan.mosix.members, machines, () => ({
+            uploads: [{ source: tarball, path: `${INSTALL_DIR}/${path.basename(tarball)}` }],
+            before: installScript(tarball, plan.mosix.installCommand, hash),
+            files: [
+                { path: MAP_PATH, content: mosixMap(plan) },
+                { path: SECRET_PATH, content: pulumi.interpolate`${secret.value}\n`, mode: "600", secret: true },
+            ],
+            unit: plan.mosix.service,
+            onChange: "restart",
+        }));
         this.status = { enabled: true, nodes: plan.mosix.members.map((n) => n.name), note: `installed from ${path.basename(tarball)} (sha256 ${hash.slice(0, 16)})` };
         this.registerOutputs({});
     }

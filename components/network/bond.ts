@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceArgs } from "../machines";
 import { ClusterPlan, NodePlan } from "../plan";
-import { ManagedService, putLine, sha256 } from "../converge";
+import { putLine, ServiceComponent, sha256 } from "../converge";
 import { render } from "../render";
 import { q } from "../shell";
 
@@ -80,23 +80,18 @@ export function bondProbe(plan: ClusterPlan, node: NodePlan, strict: boolean): {
     };
 }
 
-export class NicBond extends pulumi.ComponentResource {
+export class NicBond extends ServiceComponent {
     /** Node → what its bond0 is, or why there is none. */
     public readonly status: Record<string, pulumi.Output<string>> = {};
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:NicBond", name, {}, opts);
+        super("thesis-cluster:index:NicBond", name, opts);
         const { plan, machines } = args;
-        for (const node of plan.nodes.filter((n) => n.spec.bond)) {
-            const machine = machines[node.name];
-            const strict = machine.capabilities.kernel === "own";
-            const bond = new ManagedService(
-                `bond-${node.name}`,
-                { machine, files: [], after: bondScript(plan, node, strict), probes: [bondProbe(plan, node, strict)], formerParent: this },
-                { parent: this },
-            );
-            this.status[node.name] = bond.log.apply((s) => (s ?? "").trim());
-        }
+        const steps = this.onEach("bond", plan.nodes.filter((n) => n.spec.bond), machines, (node) => {
+            const strict = machines[node.name].capabilities.kernel === "own";
+            return { files: [], after: bondScript(plan, node, strict), probes: [bondProbe(plan, node, strict)], formerParent: this };
+        });
+        for (const [node, step] of Object.entries(steps)) this.status[node] = step.log.apply((s) => (s ?? "").trim());
         this.registerOutputs({});
     }
 }

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { VolumeSpec } from "../config";
-import { ManagedFile, ManagedService, Probe } from "../converge";
+import { ManagedFile, ManagedService, Probe, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { ClusterPlan } from "../plan";
 import { render } from "../render";
@@ -138,15 +138,16 @@ export function mountsStep(plan: ClusterPlan): { apply: string; probes: Probe[];
 }
 
 /** Bricks, pool, volumes and mounts. */
-export class GlusterVolumes extends pulumi.ComponentResource {
+export class GlusterVolumes extends ServiceComponent {
     public readonly bricks: ManagedService[] = [];
     public readonly volumes: ManagedService;
-    public readonly mounts: ManagedService[] = [];
+    public readonly mounts: Record<string, ManagedService>;
     /** Volume name → mount point on every node. */
     public readonly mountPoints: Record<string, string>;
 
-    constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:GlusterVolumes", name, {}, opts);
+    /** The bricks are made at once; the pool and volumes, which find the SAN nodes by name, wait for what `opts.dependsOn` names. */
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:GlusterVolumes", name, opts);
         const { plan, machines } = args;
         const disks = [...new Set(plan.storage.volumes.map((v) => v.disk))].sort();
         for (const san of plan.san) {
@@ -162,7 +163,7 @@ export class GlusterVolumes extends pulumi.ComponentResource {
             });
             const format = pulumi.all(disks.map(device)).apply((devs) => devs.map((dev) => formatXfsOnce(dev, "-i size=512")).join("\n"));
             this.bricks.push(
-                new ManagedService(
+                this.step(
                     `gluster-bricks-${san.name}`,
                     {
                         machine: machines[san.name],
@@ -179,25 +180,23 @@ export class GlusterVolumes extends pulumi.ComponentResource {
                             expect: pulumi.interpolate`${brickDir(d)} xfs ${device(d)} data`,
                         })),
                     },
-                    { parent: this },
+                    [],
                 ),
             );
         }
-        this.volumes = new ManagedService(
+        this.volumes = this.step(
             `${name}-volumes`,
             { machine: machines[plan.san[0].name], files: [], after: volumesScript(plan), probes: volumesProbes(plan), timeoutSeconds: 300, formerParent: this },
-            { parent: this, dependsOn: [...this.bricks, ...(args.dependsOn ?? [])] },
+            [...this.bricks, ...this.waitsFor],
         );
         const mounts = mountsStep(plan);
-        for (const node of plan.nodes) {
-            this.mounts.push(
-                new ManagedService(
-                    `gluster-mounts-${node.name}`,
-                    { machine: machines[node.name], files: [], after: mounts.apply, probes: mounts.probes, onDelete: mounts.onDelete, timeoutSeconds: 300, formerParent: this },
-                    { parent: this, dependsOn: [this.volumes] },
-                ),
-            );
-        }
+        this.mounts = this.onEach(
+            "gluster-mounts",
+            plan.nodes,
+            machines,
+            () => ({ files: [], after: mounts.apply, probes: mounts.probes, onDelete: mounts.onDelete, timeoutSeconds: 300, formerParent: this }),
+            [this.volumes],
+        );
         this.mountPoints = Object.fromEntries(plan.storage.volumes.map((v) => [v.name, v.mount]));
         this.registerOutputs({ mountPoints: this.mountPoints });
     }

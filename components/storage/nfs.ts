@@ -6,7 +6,7 @@
  * the export is used with the userspace client (nfs-ls, nfs-cp, nfs-cat).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ManagedService } from "../converge";
+import { ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import type { ClusterPlan } from "../plan";
 import { render } from "../render";
@@ -70,15 +70,15 @@ export function clientProbe(server: string, strict: boolean): { script: string; 
     };
 }
 
-export class NfsExport extends pulumi.ComponentResource {
+export class NfsExport extends ServiceComponent {
     public readonly server: ManagedService;
     /** Node → how it reaches the export (kernel mount, or why not). */
     public readonly clients: Record<string, pulumi.Output<string>> = {};
     /** server:/nfs */
     public readonly export: string;
 
-    constructor(name: string, args: ServiceArgs & { dependsOn?: pulumi.Resource[] }, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:NfsExport", name, {}, opts);
+    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("thesis-cluster:index:NfsExport", name, opts);
         const { plan, machines } = args;
         const nas = plan.nas;
         const server = nas.address;
@@ -86,7 +86,7 @@ export class NfsExport extends pulumi.ComponentResource {
         // The data disk by the name the nas' backend gave it.
         const dev = hasDisk ? machines[nas.name].device(0) : pulumi.output("");
         const unit = mountUnit(EXPORT_PATH);
-        this.server = new ManagedService(
+        this.server = this.step(
             `nfs-server-${nas.name}`,
             {
                 machine: machines[nas.name],
@@ -103,25 +103,18 @@ export class NfsExport extends pulumi.ComponentResource {
                     { script: `for _ in $(seq 50); do ss -ltnH 'sport = :2049' | grep -q . && break; sleep 0.1; done; echo "nfs port 2049 $(ss -ltnH 'sport = :2049' | grep -q . && echo listening || echo closed)"`, expect: "nfs port 2049 listening" },
                 ],
             },
-            { parent: this, dependsOn: args.dependsOn },
         );
-        for (const node of plan.nodes) {
-            const machine = machines[node.name];
-            const strict = machine.capabilities.kernel === "own";
-            const client = new ManagedService(
-                `nfs-client-${node.name}`,
-                {
-                    machine,
-                    files: [],
-                    after: clientScript(server, strict),
-                    probes: [clientProbe(server, strict)],
-                    onDelete: fstabRemove(PSEUDO),
-                    formerParent: this,
-                },
-                { parent: this, dependsOn: [this.server] },
-            );
-            this.clients[node.name] = client.log.apply((s) => (s ?? "").trim());
-        }
+        const clients = this.onEach(
+            "nfs-client",
+            plan.nodes,
+            machines,
+            (node) => {
+                const strict = machines[node.name].capabilities.kernel === "own";
+                return { files: [], after: clientScript(server, strict), probes: [clientProbe(server, strict)], onDelete: fstabRemove(PSEUDO), formerParent: this };
+            },
+            [this.server],
+        );
+        for (const [node, step] of Object.entries(clients)) this.clients[node] = step.log.apply((s) => (s ?? "").trim());
         this.export = `${server}:${PSEUDO}`;
         this.registerOutputs({ export: this.export });
     }
