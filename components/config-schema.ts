@@ -1,7 +1,7 @@
 /**
  * The stack config's schema: every key, its type, range and default (zod), and
  * the types the program reads. components/config.ts parses and cross-checks a
- * stack's config against it; docs/config.md describes every key.
+ * stack's config against it; docs/config.md's key table is written from it.
  */
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
@@ -15,80 +15,100 @@ export type Backend = (typeof BACKENDS)[number];
 export const NETWORKS = ["internal", "external"] as const;
 export type NetworkName = (typeof NETWORKS)[number];
 
+/**
+ * What docs/config.md says of a key: its meaning, and its type and default
+ * where the schema's own (integer, `[]`, …) would say less. The reference's
+ * table is written from these by scripts/config-reference.ts.
+ */
+export interface KeyDoc {
+    text: string;
+    type?: string;
+    default?: string;
+}
+const doc = (text: string, o: Omit<KeyDoc, "text"> = {}) => ({ keyDoc: { text, ...o } });
+
 const nodeName = z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,30}$/, "must be a host name: a lower-case letter, then letters, digits or '-' (31 at most)");
 
-const networkSchema = z
-    .object({
-        /** The subnet, e.g. 10.0.100.0/24. */
-        cidr: z.string(),
-        /** The virtual IP the active director holds. */
-        vip: z.string(),
-        /** The host's own address on this network (external only: the workstation's side). */
-        hostAddress: z.string().optional(),
-    })
-    .strict();
+const networkSchema = (net: NetworkName) =>
+    z
+        .object({
+            cidr: z.string().meta(
+                net === "internal"
+                    ? doc("the cluster network (thesis: 10.0.100.0/24); prefix length 8–30, no host bits", { type: "IPv4 CIDR" })
+                    : doc("the outside network (thesis: 192.168.1.0/24)", { type: "IPv4 CIDR" }),
+            ),
+            vip: z.string().meta(
+                net === "internal"
+                    ? doc("internal virtual IP held by the active director; the nodes' gateway", { type: "IPv4" })
+                    : doc("external virtual IP: the SSH front door and the stats page", { type: "IPv4" }),
+            ),
+            hostAddress: z
+                .string()
+                .optional()
+                .meta(
+                    net === "internal"
+                        ? doc("the host's own address on the internal network (nspawn: on its bridge); unset keeps the host off it, reaching internal nodes through a director as jump host", { type: "IPv4" })
+                        : doc("the host's own address on the external network (like a VirtualBox host-only adapter)", { type: "IPv4" }),
+                ),
+        })
+        .strict();
 
 const diskSchema = z
     .object({
-        /** Size of the extra disk in MiB. */
-        sizeMb: z.number().int().min(64).max(1024 * 1024),
+        sizeMb: z.number().int().min(64).max(1024 * 1024).meta(doc("disk size (sparse on the host)", { type: "integer MiB" })),
     })
     .strict();
 
 const bondSchema = z
     .object({
-        /** NICs enslaved to bond0 on the internal network. Default 2. */
-        slaves: z.number().int().min(2).max(8).default(2),
-        mode: z.enum(["802.3ad", "balance-rr", "active-backup"]).default("802.3ad"),
-        miimon: z.number().int().min(0).max(10000).default(100),
-        lacpRate: z.enum(["fast", "slow"]).default("fast"),
-        mtu: z.number().int().min(576).max(9216).default(9000),
+        slaves: z.number().int().min(2).max(8).default(2).meta(doc("NICs in the bond", { type: "integer 2–8" })),
+        mode: z.enum(["802.3ad", "balance-rr", "active-backup"]).default("802.3ad").meta(doc("bonding mode (thesis: LACP)")),
+        miimon: z.number().int().min(0).max(10000).default(100).meta(doc("link monitoring interval", { type: "integer ms" })),
+        lacpRate: z.enum(["fast", "slow"]).default("fast").meta(doc("LACPDU rate")),
+        mtu: z.number().int().min(576).max(9216).default(9000).meta(doc("MTU of bond0 (jumbo frames)")),
     })
     .strict();
 
+const publicKeyLine = /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+=*( .*)?$/;
+
 const sshSchema = z
     .object({
-        host: z.string().min(1),
-        port: z.number().int().min(1).max(65535).default(22),
-        user: z.string().min(1).default("root"),
-        /** The host's SSH host key, pinned (a line of `ssh-keyscan HOST`, without the host). */
-        hostKey: z.string().regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+=*( .*)?$/, "must be a public key line like \"ssh-ed25519 AAAA…\" (from ssh-keyscan)"),
-        /** A node to use as jump host, for nodes only on the internal network. */
-        proxy: nodeName.optional(),
+        host: z.string().min(1).meta(doc("address or name")),
+        port: z.number().int().min(1).max(65535).default(22).meta(doc("SSH port")),
+        user: z.string().min(1).default("root").meta(doc("login user (key-based; passwords are never used)")),
+        hostKey: z
+            .string()
+            .regex(publicKeyLine, "must be a public key line like \"ssh-ed25519 AAAA…\" (from ssh-keyscan)")
+            .meta(doc("the host's SSH host key, pinned: a line of `ssh-keyscan -t ed25519 HOST` without the host name", { type: "public key line" })),
+        proxy: nodeName.optional().meta(doc("a node reached directly, used as jump host to reach this one", { type: "node name" })),
     })
     .strict();
 
 const nodeSchema = z
     .object({
-        name: nodeName,
-        /** Memory in MiB. Default by role: directors 1024, others 512. */
-        memoryMb: z.number().int().min(128).max(1024 * 1024).optional(),
-        /** Virtual CPUs. Default 1. */
-        cpus: z.number().int().min(1).max(64).default(1),
+        name: nodeName.meta(doc("unique; lower-case letter, then letters, digits, `-`; 31 characters at most", { type: "host name" })),
+        memoryMb: z.number().int().min(128).max(1024 * 1024).optional().meta(doc("memory", { type: "integer MiB", default: "directors 1024, others 512" })),
+        cpus: z.number().int().min(1).max(64).default(1).meta(doc("virtual CPUs")),
         addresses: z
             .object({
-                internal: z.string(),
-                external: z.string().optional(),
+                internal: z.string().meta(doc("address on the internal network", { type: "IPv4" })),
+                external: z.string().optional().meta(doc("address on the external network", { type: "IPv4", default: "unset; required for directors" })),
             })
             .strict(),
-        /** bond0 over several NICs on the internal network (the thesis' nas). */
-        bond: bondSchema.optional(),
-        /** Extra disks, seen by the guest as /dev/sdb, /dev/sdc, … in order. */
-        disks: z.array(diskSchema).max(8).default([]),
-        /** How to reach the node with the `existing` backend. */
-        ssh: sshSchema.optional(),
+        bond: bondSchema.optional().meta(doc("bond0 over several NICs on the internal network (the thesis' nas)")),
+        disks: z.array(diskSchema).max(8).default([]).meta(doc("extra disks, seen as /dev/sdb, /dev/sdc, … in order")),
+        ssh: sshSchema.optional().meta(doc("how to reach an existing host", { default: "unset; required with `existing`" })),
     })
     .strict();
 
 const rolesSchema = z
     .object({
-        /** The VRRP pair, the first one is the MASTER (higher priority). */
-        directors: z.array(nodeName),
-        compute: z.array(nodeName),
-        nas: nodeName,
-        san: z.array(nodeName),
+        directors: z.array(nodeName).meta(doc("the VRRP pair; the first is MASTER", { type: "2 node names" })),
+        compute: z.array(nodeName).meta(doc("HTCondor execute/submit nodes behind the SSH farm", { type: "node names, ≥ 1" })),
+        nas: nodeName.meta(doc("NFS and NIS server", { type: "node name" })),
+        san: z.array(nodeName).meta(doc("GlusterFS servers", { type: "node names, ≥ 1" })),
     })
     .strict();
 
@@ -124,38 +144,49 @@ const port = z.number().int().min(1).max(65535);
 
 const domainName = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/, "must be a DNS domain of lower-case labels");
 
+const absolutePath = z.string().regex(/^\/[^\0]*$/, "must be an absolute path");
+
 const frontDoorSchema = z
     .object({
-        /** DNS domain of the cluster's names. */
-        domain: domainName.default("cluster"),
-        /** HAProxy's SSH front door on the external VIP. */
-        sshPort: port.default(2000),
-        /** HAProxy's stats page (admin, generated password). */
-        statsPort: port.default(9000),
-        /** Interval of HAProxy's health checks of the compute nodes' sshd, ms. */
-        checkIntervalMs: z.number().int().min(100).max(60000).default(1000),
+        domain: domainName.default("cluster").meta(doc("domain of the names dnsmasq answers (`cluster2.cluster`, `gateway`, `frontdoor`, `cluster1-ext`)", { type: "DNS domain" })),
+        sshPort: port.default(2000).meta(doc("HAProxy's SSH farm on the external VIP (thesis)", { type: "port" })),
+        statsPort: port.default(9000).meta(doc("HAProxy's stats page, user `admin`, generated password (output `stats`)", { type: "port" })),
+        checkIntervalMs: z
+            .number()
+            .int()
+            .min(100)
+            .max(60000)
+            .default(1000)
+            .meta(
+                doc("HAProxy health checks of the compute nodes' sshd (a node is DOWN after 2 failures); 100 to 60000: sshd never penalizes the directors for them (docs/security.md)", {
+                    type: "integer ms",
+                }),
+            ),
         vrrp: z
             .object({
-                /** Priorities of directors[0] (MASTER) and directors[1] (BACKUP). */
-                priorities: z.tuple([z.number().int().min(1).max(254), z.number().int().min(1).max(254)]).default([101, 100]),
-                /** Seconds between adverts; VRRP v3 allows fractions. */
-                advertInterval: z.number().min(0.01).max(40).default(0.2),
+                priorities: z
+                    .tuple([z.number().int().min(1).max(254), z.number().int().min(1).max(254)])
+                    .default([101, 100])
+                    .meta(doc("keepalived priorities of directors[0] (MASTER) and directors[1] (BACKUP); the first must be higher", { type: "[int, int]" })),
+                advertInterval: z
+                    .number()
+                    .min(0.01)
+                    .max(40)
+                    .default(0.2)
+                    .meta(doc("VRRP v3 advert interval; the backup takes over after about 3 intervals", { type: "seconds" })),
                 routerIds: z
                     .object({
-                        internal: z.number().int().min(1).max(255).default(52),
-                        external: z.number().int().min(1).max(255).default(51),
+                        internal: z.number().int().min(1).max(255).default(52).meta(doc("virtual router id of the internal instance (thesis), distinct from the external one", { type: "1–255" })),
+                        external: z.number().int().min(1).max(255).default(51).meta(doc("virtual router id of the external instance (thesis)", { type: "1–255" })),
                     })
                     .strict()
                     .prefault({}),
             })
             .strict()
             .prefault({}),
-        /** Network boot (DHCP + TFTP + pxelinux) from the directors' dnsmasq. */
-        pxe: z.boolean().default(false),
-        /** DNS servers for names outside the cluster; none keeps the lab closed. */
-        dnsUpstream: z.array(z.string()).default([]),
-        /** MTU handed out by DHCP (thesis: 9000); unset leaves the default. */
-        dhcpMtu: z.number().int().min(576).max(9216).optional(),
+        pxe: z.boolean().default(false).meta(doc("network boot from the directors' dnsmasq (TFTP root /srv/tftp, pxelinux.0)")),
+        dnsUpstream: z.array(z.string()).default([]).meta(doc("DNS servers for names outside the cluster; none keeps the lab closed", { type: "IPv4 list" })),
+        dhcpMtu: z.number().int().min(576).max(9216).optional().meta(doc("MTU handed out by DHCP (thesis: 9000)")),
     })
     .strict();
 
@@ -163,29 +194,39 @@ export type FrontDoorSpec = z.infer<typeof frontDoorSchema>;
 
 const volumeSchema = z
     .object({
-        /** Gluster volume name. */
-        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, '_' or '-'"),
-        /** replicate: every brick holds every file; distribute: files spread over the bricks. */
-        type: z.enum(["replicate", "distribute"]),
-        /** Copies of each file (replicate only); the SAN node count must be a multiple. Default: all SAN nodes. */
-        replica: z.number().int().min(2).max(16).optional(),
-        /** Which extra disk of each SAN node holds the brick: 0 is /dev/sdb (brick1), 1 is /dev/sdc (brick2). */
-        disk: z.number().int().min(0).max(7),
-        /** Where every node mounts the volume (FUSE, in fstab). */
-        mount: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path"),
-        /** Extra volume options (`gluster volume set`); auth.allow is the internal network unless set here. */
-        options: z.record(z.string(), z.string()).default({}),
+        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be letters, digits, '_' or '-'").meta(doc("volume name (thesis: `gv0`, `gv1`)", { type: "name" })),
+        type: z.enum(["replicate", "distribute"]).meta(doc("every brick holds every file, or files spread over the bricks")),
+        replica: z
+            .number()
+            .int()
+            .min(2)
+            .max(16)
+            .optional()
+            .meta(doc("copies of each file (replicate only); must not exceed, and must divide, the number of SAN nodes", { default: "all SAN nodes" })),
+        disk: z
+            .number()
+            .int()
+            .min(0)
+            .max(7)
+            .meta(doc("which extra disk of each SAN node is the brick: 0 = /dev/sdb → /export/brick1, 1 = /dev/sdc → /export/brick2")),
+        mount: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path").meta(doc("mount point on every node (thesis: `/mnt/gfs-r`, `/mnt/gfs-d`)", { type: "absolute path" })),
+        options: z
+            .record(z.string(), z.string())
+            .default({})
+            .meta(doc("`gluster volume set` options on top of `auth.allow` = the internal network and `network.ping-timeout` = 10", { type: "map" })),
     })
     .strict();
 
 const storageSchema = z
     .object({
-        /** The nas' NFS export of /home as /nfs: root squashed unless this says false. */
-        nfsRootSquash: z.boolean().default(true),
-        volumes: z.array(volumeSchema).default([
-            { name: "gv0", type: "replicate", disk: 0, mount: "/mnt/gfs-r", options: {} },
-            { name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d", options: {} },
-        ]),
+        nfsRootSquash: z.boolean().default(true).meta(doc("the nas' NFS export squashes root (set false for the thesis' `no_root_squash`)")),
+        volumes: z
+            .array(volumeSchema)
+            .default([
+                { name: "gv0", type: "replicate", disk: 0, mount: "/mnt/gfs-r", options: {} },
+                { name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d", options: {} },
+            ])
+            .meta(doc("GlusterFS volumes over the SAN nodes' extra disks, mounted on every node", { default: "gv0 (replica, `/mnt/gfs-r`), gv1 (distributed, `/mnt/gfs-d`)" })),
     })
     .strict();
 
@@ -193,23 +234,30 @@ export type VolumeSpec = z.infer<typeof volumeSchema>;
 
 const userSchema = z
     .object({
-        /** Login name. */
-        name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a login name: lower-case letter or '_', then letters, digits, '_' or '-'"),
-        /** Fixed user and group id, the same on every node. */
-        uid: z.number().int().min(1000).max(59999),
-        /** Public keys that may log in as this user (SSH takes keys only). */
-        sshKeys: z.array(z.string().regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+=*( .*)?$/, "must be an SSH public key line")).default([]),
+        name: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a login name: lower-case letter or '_', then letters, digits, '_' or '-'")
+            .meta(doc("lower-case letter or `_`, then letters, digits, `_`, `-`", { type: "login name" })),
+        uid: z.number().int().min(1000).max(59999).meta(doc("user and group id, the same on every node", { type: "1000–59999" })),
+        sshKeys: z
+            .array(z.string().regex(publicKeyLine, "must be an SSH public key line"))
+            .default([])
+            .meta(doc("keys that may log in as the user (SSH takes keys only); the password is generated (output `identity`, secret)", { type: "list of public keys" })),
     })
     .strict();
 
 const identitySchema = z
     .object({
-        /** NIS domain (thesis: cluster). */
-        nisDomain: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, "must be a NIS domain name").default("cluster"),
-        /** Where users' homes are, shared by every node. Default: /nfs, or on the nspawn backend (no kernel NFS) <first replicated volume's mount>/home. */
-        homeBase: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path").optional(),
-        /** Cluster users, pushed to every node through NIS. */
-        users: z.array(userSchema).default([]),
+        nisDomain: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, "must be a NIS domain name").default("cluster").meta(doc("the NIS domain", { type: "name" })),
+        homeBase: z
+            .string()
+            .regex(/^\/[A-Za-z0-9._/-]+$/, "must be an absolute path")
+            .optional()
+            .meta(doc("where users' homes are, shared by every node", { type: "absolute path", default: "`/nfs`; nspawn: `<first replicated volume's mount>/home`" })),
+        users: z
+            .array(userSchema)
+            .default([])
+            .meta(doc("cluster users, created on the NIS master and pushed to every node; removed when dropped from the list (homes stay)")),
     })
     .strict();
 
@@ -217,42 +265,71 @@ export type UserSpec = z.infer<typeof userSchema>;
 
 const condorSchema = z
     .object({
-        /** The pool's name (COLLECTOR_NAME), shown by condor_status. */
-        poolName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must be letters, digits, spaces, '.', '_' or '-'").default("thesis-cluster"),
-        /** UID_DOMAIN: users of this domain run jobs as themselves on every node (NIS). Default frontDoor.domain. */
-        uidDomain: domainName.optional(),
-        /** FILESYSTEM_DOMAIN: nodes of this domain share the homes, so jobs need no file transfer. Default frontDoor.domain. */
-        filesystemDomain: domainName.optional(),
-        /** Both directors run a collector; HAD keeps one negotiator running (directors[0] while it lives). */
-        highAvailability: z.boolean().default(true),
-        /** Tune negotiation and ad updates for short jobs; false keeps HTCondor's defaults (for comparison). */
-        tuned: z.boolean().default(true),
-        /** Seconds between negotiation cycles while jobs wait, when tuned (HTCondor: 60). */
-        negotiatorInterval: z.number().int().min(1).max(3600).default(2),
-        /** Seconds a shadow waits for a lost execute node before the job runs elsewhere (HTCondor: 2400). */
-        jobLeaseSeconds: z.number().int().min(10).max(86400).default(20),
+        poolName: z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must be letters, digits, spaces, '.', '_' or '-'")
+            .default("thesis-cluster")
+            .meta(doc("the HTCondor pool's name (`COLLECTOR_NAME`), shown by `condor_status`", { type: "name" })),
+        uidDomain: domainName.optional().meta(doc("`UID_DOMAIN`: users of this domain run their jobs as themselves (NIS)", { type: "DNS domain", default: "`frontDoor.domain`" })),
+        filesystemDomain: domainName
+            .optional()
+            .meta(doc("`FILESYSTEM_DOMAIN`: nodes of this domain share the homes, so vanilla jobs need no file transfer", { type: "DNS domain", default: "`frontDoor.domain`" })),
+        highAvailability: z
+            .boolean()
+            .default(true)
+            .meta(doc("both directors run a collector, HAD and REPLICATION keep one negotiator alive (on directors[0] while it lives); false: directors[0] is the only central manager")),
+        tuned: z
+            .boolean()
+            .default(true)
+            .meta(
+                doc(
+                    "negotiation and ad updates tuned for short jobs: `NEGOTIATOR_INTERVAL` (next row), `NEGOTIATOR_MIN_INTERVAL`, `NEGOTIATOR_CYCLE_DELAY` and `SCHEDD_MIN_INTERVAL` 1 s, no reschedule request from the schedd (`SCHEDD_SEND_RESCHEDULE = False`: the periodic cycle finds a submit, and a fresh schedd's first request could deadlock with the negotiator for 20 s), no preemption pass, `SCHEDD_INTERVAL` and `UPDATE_INTERVAL` 10 s; false keeps HTCondor's defaults, for comparison. Either way the negotiator matches only slots heard from within two update intervals and 5 s (25 s tuned, 605 s not; `NEGOTIATOR_SLOT_CONSTRAINT`), so a dead node's lingering slot ads get no jobs",
+                ),
+            ),
+        negotiatorInterval: z.number().int().min(1).max(3600).default(2).meta(doc("`NEGOTIATOR_INTERVAL` when tuned (HTCondor: 60)", { type: "seconds" })),
+        jobLeaseSeconds: z
+            .number()
+            .int()
+            .min(10)
+            .max(86400)
+            .default(20)
+            .meta(doc("`JOB_DEFAULT_LEASE_DURATION`: how long a job waits for an execute node that went silent before it runs elsewhere (HTCondor: 2400)", { type: "seconds" })),
     })
     .strict();
 
 const mosixSchema = z
     .object({
-        /** A MOSIX tarball on the machine running Pulumi (not redistributable: the user supplies it). Unset: MOSIX is off. */
-        tarball: z.string().regex(/^\/[^\0]*\.(tbz|tar\.bz2|tgz|tar\.gz|tar\.xz|tar)$/, "must be an absolute path to a .tbz, .tar.bz2, .tgz, .tar.gz, .tar.xz or .tar file").optional(),
-        /** The installer, run as root in the unpacked tree with no terminal and stdin closed. */
-        installCommand: z.string().min(1).default("./mosix.install"),
-        /** The systemd unit (or init script) the installer leaves, started and enabled on each node. */
-        service: z.string().regex(/^[A-Za-z0-9@._-]+$/, "must be a unit name").default("mosix"),
-        /** Nodes that join the MOSIX cluster. Default: directors[0] and the compute nodes (thesis: cluster1..5). */
-        nodes: z.array(nodeName).optional(),
+        tarball: z
+            .string()
+            .regex(/^\/[^\0]*\.(tbz|tar\.bz2|tgz|tar\.gz|tar\.xz|tar)$/, "must be an absolute path to a .tbz, .tar.bz2, .tgz, .tar.gz, .tar.xz or .tar file")
+            .optional()
+            .meta(
+                doc("a MOSIX tarball on the machine running Pulumi (`.tbz`, `.tar.bz2`, `.tgz`, `.tar.gz`, `.tar.xz`, `.tar`); it must exist when `preview`/`up` starts", {
+                    type: "absolute path",
+                    default: "unset (MOSIX off)",
+                }),
+            ),
+        installCommand: z.string().min(1).default("./mosix.install").meta(doc("run as root in the unpacked tarball's top directory with stdin closed, once per tarball", { type: "shell command" })),
+        service: z
+            .string()
+            .regex(/^[A-Za-z0-9@._-]+$/, "must be a unit name")
+            .default("mosix")
+            .meta(doc("the service the installer leaves; enabled and started on each MOSIX node", { type: "unit name" })),
+        nodes: z.array(nodeName).optional().meta(doc("the MOSIX cluster (thesis: cluster1..5)", { type: "node names", default: "directors[0] and the compute nodes" })),
     })
     .strict();
 
 const virtualboxSchema = z
     .object({
-        /** The Debian 13 disk image (VDI) every VM's disk is cloned from. Default ~/.cache/thesis-cluster/debian-13-thesis-cluster.vdi */
-        baseImage: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
-        /** Where the stack's VMs and disks live. Default ~/VirtualBox VMs/thesis-cluster-<stack> */
-        baseFolder: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
+        baseImage: absolutePath.optional().meta(
+            doc("`virtualbox` backend: the Debian 13 disk (VDI) every VM's disk is cloned from (`scripts/build-vbox-image` builds it); it must exist when `up` creates a VM, not for `preview`", {
+                type: "absolute path",
+                default: "`~/.cache/thesis-cluster/debian-13-thesis-cluster.vdi`",
+            }),
+        ),
+        baseFolder: absolutePath
+            .optional()
+            .meta(doc("`virtualbox` backend: where the VMs and their disks live", { type: "absolute path", default: "`~/VirtualBox VMs/thesis-cluster-<stack>`" })),
     })
     .strict();
 
@@ -261,25 +338,27 @@ export type MosixSpec = Omit<z.infer<typeof mosixSchema>, "nodes"> & { nodes: st
 
 export const topSchema = z
     .object({
-        /** Which machine layer builds the nodes. Default nspawn. */
-        backend: z.enum(BACKENDS).default("nspawn"),
-        networks: z.object({ internal: networkSchema, external: networkSchema }).strict(),
-        nodes: z.array(nodeSchema).min(1),
+        backend: z
+            .enum(BACKENDS)
+            .default("nspawn")
+            .meta(doc("which machine layer builds the nodes: systemd-nspawn machines on this host, VirtualBox VMs, or hosts that already answer SSH")),
+        networks: z.object({ internal: networkSchema("internal"), external: networkSchema("external") }).strict(),
+        nodes: z.array(nodeSchema).min(1).meta(doc("the machines, in order")),
         roles: rolesSchema,
-        /** The front door: dnsmasq, keepalived, HAProxy, NAT. */
         frontDoor: frontDoorSchema.prefault({}),
-        /** GlusterFS volumes on the SAN nodes' extra disks. */
         storage: storageSchema.prefault({}),
-        /** The NIS domain and its users. */
         identity: identitySchema.prefault({}),
-        /** The HTCondor pool. */
         condor: condorSchema.prefault({}),
-        /** MOSIX, off unless a tarball is given. */
         mosix: mosixSchema.prefault({}),
-        /** virtualbox backend: the base disk image and where VMs live. */
         virtualbox: virtualboxSchema.prefault({}),
-        /** nspawn backend: where base images are cached, shared by stacks. */
-        imageCacheDir: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").optional(),
+        imageCacheDir: absolutePath
+            .optional()
+            .meta(
+                doc("`nspawn` backend: where base images are built and kept, one directory per package list and build script; shared by stacks", {
+                    type: "absolute path",
+                    default: "`/var/cache/thesis-cluster/images`",
+                }),
+            ),
     })
     .strict();
 
@@ -287,3 +366,11 @@ export const topSchema = z
 export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "condor", "mosix", "virtualbox", "imageCacheDir"] as const;
 /** Keys of the namespace read elsewhere: the `existing` backend's own login key (index.ts). */
 export const OTHER_KEYS = ["sshPrivateKey"] as const;
+/** What the reference says of OTHER_KEYS. */
+export const OTHER_KEY_DOCS: Record<(typeof OTHER_KEYS)[number], KeyDoc> = {
+    sshPrivateKey: {
+        type: "secret string",
+        default: "the generated key",
+        text: "`existing` backend: the private key that logs in to the hosts (`pulumi config set --secret thesis-cluster:sshPrivateKey < key`); without it the stack's generated key is used, whose public half (`adminPublicKey`) must then be in the hosts' `authorized_keys`",
+    },
+};

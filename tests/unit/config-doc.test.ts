@@ -1,62 +1,37 @@
 import * as fs from "fs";
-import * as path from "path";
-import { OTHER_KEYS, topSchema } from "../../components/config-schema";
+import { z } from "zod";
+import { document, DOC_PATH, rows } from "../../scripts/config-reference";
 
-// docs/config.md is written by hand; the schema is the truth. Every key the
-// schema accepts is in the document's table, and every key of the table is
-// one the schema (or index.ts: OTHER_KEYS) accepts, so neither drifts from the other.
+// docs/config.md's key table is written from the schema (npm run config-doc):
+// the schema is the truth, and the file in the repository must be what it writes.
 
-type Def = { type: string; shape?: Record<string, unknown>; element?: unknown; innerType?: unknown; in?: unknown };
-const defOf = (s: unknown) => (s as { _zod: { def: Def } })._zod.def;
-
-/** Every key path of the schema, `[i]` for list items; objects and their leaves. */
-function schemaKeys(schema: unknown, prefix = "", out: { path: string; leaf: boolean }[] = []) {
-    const d = defOf(schema);
-    if (d.type === "object") {
-        for (const [k, v] of Object.entries(d.shape!)) {
-            const p = prefix ? `${prefix}.${k}` : k;
-            const inner = unwrap(v);
-            const isObject = defOf(inner).type === "object" || (defOf(inner).type === "array" && defOf(unwrap(defOf(inner).element)).type === "object");
-            out.push({ path: p, leaf: !isObject });
-            schemaKeys(v, p, out);
-        }
-    } else if (d.type === "array") {
-        schemaKeys(d.element, `${prefix}[i]`, out);
-    } else if (["optional", "default", "prefault", "nullable", "pipe"].includes(d.type)) {
-        schemaKeys(d.innerType ?? d.in, prefix, out);
-    }
-    return out;
-}
-function unwrap(s: unknown): unknown {
-    const d = defOf(s);
-    return ["optional", "default", "prefault", "nullable", "pipe"].includes(d.type) ? unwrap(d.innerType ?? d.in) : s;
-}
-
-/** The keys of the document's table: its first column, `[j]` read as `[i]`, "`a` / `.b`" as a and a's sibling b. */
-function documentedKeys(): string[] {
-    const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "config.md"), "utf8");
-    const keys: string[] = [];
-    for (const line of doc.split("\n")) {
-        const m = line.match(/^\| `([^`]+)`( \/ `\.([^`]+)`)? \|/);
-        if (!m) continue;
-        const key = m[1].replace(/\[j\]/g, "[i]");
-        keys.push(key);
-        if (m[3]) keys.push(key.replace(/[^.]+$/, m[3]));
-    }
-    return keys;
-}
-
-describe("docs/config.md against the config schema", () => {
-    const schema = schemaKeys(topSchema);
-    const documented = documentedKeys();
-
-    it("documents every key the schema accepts", () => {
-        expect(schema.filter((k) => k.leaf && !documented.includes(k.path)).map((k) => k.path)).toEqual([]);
-        expect(schema.filter((k) => k.leaf).length).toBeGreaterThan(60);
+describe("docs/config.md", () => {
+    it("holds the key table the schema writes (run `npm run config-doc` after changing the schema)", () => {
+        const text = fs.readFileSync(DOC_PATH, "utf8");
+        expect(text).toBe(document(text));
     });
 
-    it("documents no key the program does not read", () => {
-        const known = new Set([...schema.map((k) => k.path), ...OTHER_KEYS]);
-        expect(documented.filter((k) => !known.has(k))).toEqual([]);
+    it("documents every key the schema accepts, with its default as the schema has it", () => {
+        const keys = rows().map((r) => r.key);
+        expect(keys.length).toBeGreaterThan(60);
+        for (const k of ["backend", "nodes[i].disks[j].sizeMb", "frontDoor.vrrp.routerIds.external", "condor.jobLeaseSeconds", "imageCacheDir"]) expect(keys).toContain(k);
+        const row = (k: string) => rows().find((r) => r.key === k)!;
+        expect(row("frontDoor.sshPort")).toMatchObject({ type: "port", default: "2000" });
+        expect(row("backend")).toMatchObject({ type: "`nspawn` \\| `virtualbox` \\| `existing`", default: "`nspawn`" });
+        expect(row("nodes[i].ssh.proxy").default).toBe("unset");
+        expect(row("networks.internal.cidr").default).toBe("required");
+        expect(row("frontDoor.vrrp.priorities").default).toBe("[101, 100]");
+    });
+
+    it("refuses a schema key without a description", () => {
+        const undocumented = z.object({ documented: z.string().meta({ keyDoc: { text: "x" } }), bare: z.number().default(1) });
+        expect(() => rows(undocumented)).toThrow("config key bare has no keyDoc");
+    });
+
+    it("keeps the prose around the table", () => {
+        const text = fs.readFileSync(DOC_PATH, "utf8");
+        expect(text).toMatch(/^# Stack config reference\n/);
+        expect(text).toContain("Checked together: every address is valid IPv4");
+        expect(document("a\n<!-- the key table is written by `npm run config-doc` from components/config-schema.ts: edit it there -->\nold\n<!-- end of the key table -->\nb")).toMatch(/^a\n.*\n\| key \| type/);
     });
 });
