@@ -1,13 +1,30 @@
 /** Looks at this host's side of a local stack: links, namespaces, mounts, loops, processes. */
-import { execFileSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 
-function lines(cmd: string, args: string[]): string[] {
-    try {
-        return execFileSync(cmd, args, { encoding: "utf8" }).split("\n").filter((l) => l.trim() !== "");
-    } catch {
-        return [];
-    }
+/**
+ * A command's output lines; a command that fails fails the test. `none` is
+ * the exit status by which it says it found nothing (`ps --ppid`: 1).
+ */
+function lines(cmd: string, args: string[], none?: number): string[] {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    if (r.error) throw r.error;
+    if (r.status === none && r.stdout.trim() === "") return [];
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${r.status}: ${r.stderr.trim()}`);
+    return r.stdout.split("\n").filter((l) => l.trim() !== "");
+}
+
+/** Where the host's cgroup hierarchies are mounted (cgroup2, and name=systemd v1 on a hybrid host). */
+function cgroupMounts(): string[] {
+    return fs
+        .readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .map((l) => l.split(" "))
+        .filter((f) => {
+            const sep = f.indexOf("-");
+            return sep > 0 && (f[sep + 1] === "cgroup2" || (f[sep + 1] === "cgroup" && (f[sep + 3] ?? "").split(",").includes("name=systemd")));
+        })
+        .map((f) => f[4]);
 }
 
 export interface HostSnapshot {
@@ -16,6 +33,8 @@ export interface HostSnapshot {
     mounts: string[];
     loops: string[];
     processes: string[];
+    /** The machines' cgroups (thesis-cluster/<namespace>) in every hierarchy. */
+    cgroups: string[];
 }
 
 /** Everything on the host that mentions `stateDir` or carries the stack's prefix. */
@@ -28,9 +47,34 @@ export function hostObjects(stateDir: string, prefix: string): HostSnapshot {
             .readFileSync("/proc/self/mountinfo", "utf8")
             .split("\n")
             .filter((l) => l.includes(stateDir)),
-        loops: lines("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"]).filter((l) => l.includes(stateDir)),
+        loops: lines("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], 1).filter((l) => l.includes(stateDir)),
         processes: lines("ps", ["-eo", "pid,args"]).filter((l) => l.includes(stateDir) && !l.includes("ps -eo")),
+        cgroups: cgroupMounts().flatMap((m) => {
+            const dir = `${m}/thesis-cluster`;
+            return fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => d.startsWith(prefix)).map((d) => `${dir}/${d}`) : [];
+        }),
     };
+}
+
+/** The PID namespace of a process (`pid:[INODE]`), or undefined once it is gone. */
+export function pidNamespace(pid: number): string | undefined {
+    try {
+        return fs.readlinkSync(`/proc/${pid}/ns/pid`);
+    } catch {
+        return undefined;
+    }
+}
+
+/** The processes of the host that are in one of these PID namespaces. */
+export function processesIn(namespaces: string[]): number[] {
+    return fs
+        .readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .map(Number)
+        .filter((pid) => {
+            const ns = pidNamespace(pid);
+            return ns !== undefined && namespaces.includes(ns);
+        });
 }
 
 /** The pid of the systemd-nspawn process that boots a machine, if any. */
@@ -42,7 +86,7 @@ export function nspawnPid(stateDir: string, machine: string): number | undefined
 
 /** The direct children of a process (for systemd-nspawn: the guest's init). */
 export function childrenOf(pid: number): number[] {
-    return lines("ps", ["-o", "pid=", "--ppid", String(pid)]).map((l) => Number(l.trim()));
+    return lines("ps", ["-o", "pid=", "--ppid", String(pid)], 1).map((l) => Number(l.trim()));
 }
 
 /** A wall-clock timer whose readings go to the test log. */

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { hostNames } from "../../components/backends";
-import { childrenOf, hostObjects, HostSnapshot, nspawnPid, timed } from "./host";
+import { childrenOf, hostObjects, HostSnapshot, nspawnPid, pidNamespace, processesIn, timed } from "./host";
 import { lab, TempProject } from "./project";
 import { NodeOutput, Ssh } from "./ssh";
 
@@ -156,14 +156,22 @@ describe("local stack (systemd-nspawn machines)", () => {
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
     }, 600_000);
 
-    it("boots a machine killed by hand again on the next up", async () => {
+    it("shows a guest left without its systemd-nspawn as such, and boots a machine killed by hand again on the next up", async () => {
         const bootId = "cat /proc/sys/kernel/random/boot_id";
         const first = await ssh!.run(nodes.cluster3, `${bootId}; cat /proc/1/stat | cut -d' ' -f22`);
         const pid = nspawnPid(names.stateDir, "cluster3")!;
-        // Hard power-off: the guest's init and its systemd-nspawn, no clean halt.
-        for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
+        const guestInit = childrenOf(pid);
+        // systemd-nspawn killed alone: the guest runs on without its supervisor.
+        process.kill(pid, "SIGKILL");
         await new Promise((r) => setTimeout(r, 1000));
         expect(nspawnPid(names.stateDir, "cluster3")).toBeUndefined();
+        const orphan = await project.pulumi(["preview", "--stack", stack, "--expect-no-changes"]);
+        expect(orphan.code).not.toBe(0);
+        expect(orphan.stdout).toMatch(/~\s+cluster:nspawn:Machine\s+cluster3\s+update\s+\[diff: ~supervised\]/);
+        expect(orphan.stdout + orphan.stderr).toMatch(/machine cluster3 runs without its systemd-nspawn/);
+        // Then a hard power-off: the guest's init too, no clean halt.
+        for (const p of guestInit) process.kill(p, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 1000));
 
         const preview = await project.pulumi(["preview", "--stack", stack, "--expect-no-changes"]);
         expect(preview.code).not.toBe(0);
@@ -177,13 +185,21 @@ describe("local stack (systemd-nspawn machines)", () => {
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
     }, 600_000);
 
-    it("destroys everything: no bridge, namespace, mount, loop device or process left", async () => {
+    it("destroys everything, and returns only then: no bridge, namespace, mount, loop device, cgroup or process left", async () => {
+        // Each machine's PID namespace, named by its guest's init, to look for once destroy returns.
+        const guests = Object.keys(nodes).flatMap((n) => childrenOf(nspawnPid(names.stateDir, n)!));
+        const pidNamespaces = guests.map(pidNamespace).filter((ns): ns is string => ns !== undefined);
+        expect(pidNamespaces).toHaveLength(10);
+        expect(new Set(pidNamespaces).size).toBe(10);
+        expect(hostObjects(names.stateDir, prefix).cgroups.length).toBeGreaterThanOrEqual(10);
         await timed("destroy", times, () => project.ok(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000));
         const after = hostObjects(names.stateDir, prefix);
         expect(after.namespaces).toEqual([]);
         expect(after.mounts).toEqual([]);
         expect(after.loops).toEqual([]);
         expect(after.processes).toEqual([]);
+        expect(after.cgroups).toEqual([]);
+        expect(processesIn(pidNamespaces)).toEqual([]);
         expect(after.links.filter((l) => !before.links.includes(l))).toEqual([]);
         expect(fs.existsSync(names.stateDir)).toBe(false);
     }, 600_000);

@@ -150,10 +150,18 @@ export class TempProject {
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
 
-    /** A test file's last step: its stack destroyed and removed, then the project copy. */
+    /**
+     * A test file's last step: its stack destroyed and removed, then the project
+     * copy. A destroy that fails fails the test file, and the copy (its state)
+     * stays for a look and a second destroy: it is named in the error.
+     */
     async destroyAndRemove(stack: string): Promise<void> {
-        await this.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
-        await this.pulumi(["stack", "rm", stack, "--yes"]);
+        const r = await this.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], 600_000);
+        if (r.code !== 0) {
+            const errors = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /\berror\b/.test(l));
+            throw new Error(`pulumi destroy --stack ${stack} exited ${r.code} (project copy kept: ${this.dir}):\n${errors.slice(0, 20).join("\n")}`);
+        }
+        await this.ok(["stack", "rm", stack, "--yes"]);
         this.remove();
     }
 }

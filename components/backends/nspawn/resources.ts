@@ -66,13 +66,16 @@ export class Machine extends pulumi.CustomResource {
     declare public readonly hostKey: pulumi.Output<string>;
     /** Extra disks as the machine sees them: /dev/sdb, /dev/sdc, … */
     declare public readonly devices: pulumi.Output<string[]>;
+    /** The machine runs: its systemd-nspawn, or its guest without it. */
     declare public readonly running: pulumi.Output<boolean>;
+    /** Its systemd-nspawn process is alive (false while a guest runs on without it). */
+    declare public readonly supervised: pulumi.Output<boolean>;
 
     constructor(name: string, args: MachineArgs, opts?: pulumi.CustomResourceOptions) {
         super(
             "cluster:nspawn:Machine",
             name,
-            { ...args, hostKey: undefined, devices: undefined, running: undefined },
+            { ...args, hostKey: undefined, devices: undefined, running: undefined, supervised: undefined },
             providerOpts(opts),
         );
     }

@@ -75,8 +75,17 @@ type MachineState struct {
 	HostKey string `pulumi:"hostKey"`
 	// Devices are the extra disks' names inside the machine, in order.
 	Devices []string `pulumi:"devices"`
-	// Running is true when the machine's systemd-nspawn process is alive.
+	// Running is true when the machine runs: its systemd-nspawn, or its guest
+	// without it (processes left in the machine's cgroups).
 	Running bool `pulumi:"running"`
+	// Supervised is true when the machine's systemd-nspawn process is alive.
+	Supervised bool `pulumi:"supervised"`
+}
+
+// observe reads the machine's state on the host: is it running, and under its systemd-nspawn?
+func observe(a MachineArgs) (running, supervised bool) {
+	_, supervised = runningPid(a.paths())
+	return supervised || len(cgroupPids(a.Namespace)) > 0, supervised
 }
 
 // Annotate documents the resource.
@@ -184,7 +193,7 @@ func (Machine) Create(
 	if err := req.Inputs.validate(req.DryRun); err != nil {
 		return infer.CreateResponse[MachineState]{}, err
 	}
-	state := MachineState{MachineArgs: req.Inputs, Devices: devices(req.Inputs), Running: true}
+	state := MachineState{MachineArgs: req.Inputs, Devices: devices(req.Inputs), Running: true, Supervised: true}
 	if req.DryRun {
 		return infer.CreateResponse[MachineState]{ID: req.Inputs.Namespace, Output: state}, nil
 	}
@@ -272,19 +281,26 @@ func ensureMachine(ctx context.Context, a MachineArgs) (MachineState, error) {
 			return state, err
 		}
 	}
-	state.Running = true
+	state.Running, state.Supervised = true, true
 	return state, nil
 }
 
-// Diff compares inputs, then the machine on the host: a machine whose
-// process is gone shows as a change to `running`, which Update repairs.
+// Diff compares inputs, then the machine on the host: a machine that is not
+// running shows as a change to `running`; one whose guest runs on without its
+// systemd-nspawn (killed alone) as a change to `supervised`, with a warning
+// saying so. Update repairs both.
 func (Machine) Diff(
-	_ context.Context, req infer.DiffRequest[MachineArgs, MachineState],
+	ctx context.Context, req infer.DiffRequest[MachineArgs, MachineState],
 ) (infer.DiffResponse, error) {
 	olds := req.State.MachineArgs
 	diff := inputs.Diff(olds, req.Inputs)
-	if _, ok := runningPid(olds.paths()); !ok {
+	switch running, supervised := observe(olds); {
+	case !running:
 		diff["running"] = p.PropertyDiff{Kind: p.Update}
+	case !supervised:
+		diff["supervised"] = p.PropertyDiff{Kind: p.Update}
+		p.GetLogger(ctx).Warningf("machine %s runs without its systemd-nspawn (its guest's processes are left in cgroup thesis-cluster/%s); "+
+			"`pulumi up` powers the guest off and boots the machine again", olds.Name, olds.Namespace)
 	}
 	return infer.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff, DeleteBeforeReplace: true}, nil
 }
@@ -298,19 +314,19 @@ func (Machine) Update(
 	}
 	if req.DryRun {
 		out := req.State
-		out.MachineArgs, out.Running = req.Inputs, true
+		out.MachineArgs, out.Running, out.Supervised = req.Inputs, true, true
 		return infer.UpdateResponse[MachineState]{Output: out}, nil
 	}
 	state, err := ensureMachine(ctx, req.Inputs)
 	return infer.UpdateResponse[MachineState]{Output: state}, err
 }
 
-// Read reports whether the machine is running, for `pulumi refresh`.
+// Read reports whether the machine is running, and under its systemd-nspawn, for `pulumi refresh`.
 func (Machine) Read(
 	_ context.Context, req infer.ReadRequest[MachineArgs, MachineState],
 ) (infer.ReadResponse[MachineArgs, MachineState], error) {
 	state := req.State
-	_, state.Running = runningPid(req.State.paths())
+	state.Running, state.Supervised = observe(req.State.MachineArgs)
 	return infer.ReadResponse[MachineArgs, MachineState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
 
@@ -318,10 +334,12 @@ func (Machine) Read(
 func (Machine) Delete(ctx context.Context, req infer.DeleteRequest[MachineState]) (infer.DeleteResponse, error) {
 	a := req.State.MachineArgs
 	paths := a.paths()
-	if pid, ok := runningPid(paths); ok {
-		stop(ctx, pid, paths.root)
-	}
 	var errs []error
+	if pid, ok := runningPid(paths); ok {
+		if err := stop(ctx, pid, paths.root); err != nil {
+			errs = append(errs, fmt.Errorf("machine %s: %w", a.Name, err))
+		}
+	}
 	if err := killGuest(ctx, a); err != nil {
 		errs = append(errs, err)
 	} else if err := removeCgroups(a.Namespace); err != nil {

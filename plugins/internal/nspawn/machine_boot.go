@@ -181,8 +181,13 @@ func tail(path string, n int) string {
 }
 
 // stop asks the machine to halt (first SIGTERM), waits, insists (second
-// SIGTERM makes systemd-nspawn end at once), and kills it as a last resort.
-func stop(ctx context.Context, pid int, root string) {
+// SIGTERM makes systemd-nspawn end at once), and kills it as a last resort;
+// it returns once the process has ended, not merely let go of its command line.
+func stop(ctx context.Context, pid int, root string) error {
+	nspawn, ok := procOf(pid)
+	if !ok {
+		return nil
+	}
 	gone := func(d time.Duration) bool {
 		deadline := time.Now().Add(d)
 		for time.Now().Before(deadline) {
@@ -198,20 +203,20 @@ func stop(ctx context.Context, pid int, root string) {
 		return !processBoots(pid, root)
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
-	if gone(10 * time.Second) {
-		return
+	if !gone(10 * time.Second) {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		if !gone(10 * time.Second) && nspawn.state() == "running" {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	if gone(10 * time.Second) {
-		return
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	gone(5 * time.Second)
+	return waitEnded(ctx, []proc{nspawn}, 10*time.Second)
 }
 
 // killGuest kills every process left in the machine's network namespace or
-// cgroups (a guest that outlived its systemd-nspawn) and waits until they are gone.
+// cgroups (a guest that outlived its systemd-nspawn) and waits until they
+// have ended: a process leaves its cgroup as it starts exiting, before it is gone.
 func killGuest(ctx context.Context, a MachineArgs) error {
+	seen := map[proc]bool{}
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		pids := cgroupPids(a.Namespace)
 		if exists(a.nsPath()) {
@@ -222,6 +227,13 @@ func killGuest(ctx context.Context, a MachineArgs) error {
 			pids = append(pids, strings.Fields(out)...)
 		}
 		if len(pids) == 0 {
+			procs := make([]proc, 0, len(seen))
+			for p := range seen {
+				procs = append(procs, p)
+			}
+			if err := waitEnded(ctx, procs, 10*time.Second); err != nil {
+				return fmt.Errorf("machine %s: %w", a.Name, err)
+			}
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -229,6 +241,9 @@ func killGuest(ctx context.Context, a MachineArgs) error {
 		}
 		for _, s := range pids {
 			if pid, err := strconv.Atoi(s); err == nil {
+				if p, ok := procOf(pid); ok {
+					seen[p] = true
+				}
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
