@@ -253,6 +253,20 @@ export abstract class ServiceComponent extends pulumi.ComponentResource {
         return new ManagedService(name, args, { parent: this, dependsOn: after });
     }
 
+    /**
+     * One step a node, made when its owner asks (`on(node, after)`), into
+     * `into` by node name: for nodes rolled one at a time, where each node's
+     * step waits for the one before it. It waits for what the component waits for too.
+     */
+    protected rolling(
+        prefix: string,
+        machines: Record<string, Machine>,
+        into: Record<string, ManagedService>,
+        args: (node: NodePlan) => Omit<ManagedServiceArgs, "machine">,
+    ): (node: NodePlan, after: pulumi.Resource[]) => ManagedService {
+        return (node, after) => (into[node.name] = this.step(`${prefix}-${node.name}`, { machine: machines[node.name], ...args(node) }, [...this.waitsFor, ...after]));
+    }
+
     /** One step a node, named `<prefix>-<node>`, by node name. */
     protected onEach(
         prefix: string,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
+import { NodePlan } from "../plan";
 import { dnsmasqConf, hostsFile, resolvConf, TFTP_ROOT } from "./configs";
 
 /**
@@ -10,13 +11,16 @@ import { dnsmasqConf, hostsFile, resolvConf, TFTP_ROOT } from "./configs";
  * (thesis sections 3.1 and 4.3.3).
  */
 export class DnsDhcp extends ServiceComponent {
-    public readonly dnsmasq: Record<string, ManagedService>;
+    public readonly dnsmasq: Record<string, ManagedService> = {};
     public readonly names: Record<string, ManagedService>;
+
+    /** dnsmasq on a director, once `after` is done: the front door rolls the directors one at a time. */
+    public readonly dnsmasqOn: (director: NodePlan, after: pulumi.Resource[]) => ManagedService;
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:DnsDhcp", name, opts);
         const { plan, machines } = args;
-        this.dnsmasq = this.onEach("dnsmasq", plan.directors, machines, (d) => ({
+        this.dnsmasqOn = this.rolling("dnsmasq", machines, this.dnsmasq, (d) => ({
             files: [{ path: "/etc/dnsmasq.d/thesis-cluster.conf", content: dnsmasqConf(plan, d), validate: "dnsmasq --test -C {}" }],
             after: plan.frontDoor.pxe ? `mkdir -p ${TFTP_ROOT}` : undefined,
             unit: "dnsmasq",

@@ -27,9 +27,18 @@ export class FrontDoor extends pulumi.ComponentResource {
         const { plan } = args;
         this.dns = new DnsDhcp("dns", args, { parent: this });
         this.haproxy = new HaproxyFarm("haproxy", args, { parent: this });
-        // keepalived follows HAProxy: install it once HAProxy runs.
-        this.vrrp = new VrrpPair("vrrp", args, { parent: this, dependsOn: [this.haproxy] });
+        this.vrrp = new VrrpPair("vrrp", args, { parent: this });
         this.nat = new NatGateway("nat", args, { parent: this });
+        // A change reaches the backup director first and the master only once the
+        // backup's services are back (each step's check waits for HAProxy to serve
+        // and the VRRP group to be whole): never both directors at once.
+        const [master, backup] = plan.directors;
+        let before: pulumi.Resource[] = [];
+        for (const d of [backup, master]) {
+            const proxy = this.haproxy.on(d, before);
+            // keepalived follows HAProxy: installed once HAProxy runs.
+            before = [this.dns.dnsmasqOn(d, before), this.nat.on(d, before), proxy, this.vrrp.on(d, [...before, proxy])];
+        }
         this.names = [this.dns, this.vrrp];
         const vip = plan.networks.external.vip;
         this.sshEndpoint = { host: vip, port: plan.frontDoor.sshPort };

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
+import { NodePlan } from "../plan";
 import { nftablesConf } from "./configs";
 
 const SYSCTL = "/etc/sysctl.d/60-thesis-cluster-nat.conf";
@@ -12,12 +13,14 @@ const SYSCTL = "/etc/sysctl.d/60-thesis-cluster-nat.conf";
  * internal VIP, so whichever director holds it routes them out.
  */
 export class NatGateway extends ServiceComponent {
-    public readonly services: Record<string, ManagedService>;
+    public readonly services: Record<string, ManagedService> = {};
+    /** The service on a director, once `after` is done: the front door rolls the directors one at a time. */
+    public readonly on: (director: NodePlan, after: pulumi.Resource[]) => ManagedService;
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:NatGateway", name, opts);
         const { plan, machines } = args;
-        this.services = this.onEach("nat", plan.directors, machines, (d) => ({
+        this.on = this.rolling("nat", machines, this.services, (d) => ({
             files: [
                 { path: SYSCTL, content: "net.ipv4.ip_forward = 1\n" },
                 { path: "/etc/nftables.conf", content: nftablesConf(plan, d), mode: "755", validate: "nft -c -f {}" },

@@ -5,6 +5,7 @@ import { hostNames } from "../../components/backends";
 import { childrenOf, nspawnPid } from "./host";
 import { addressesOf, outage, sleep, sshGreets, statsCsv, until } from "./probe";
 import { lab, TempProject } from "./project";
+import { sessionsUntil } from "./security";
 import { frontDoorKnownHosts, NodeOutput, Ssh } from "./ssh";
 
 // The front door of thesis sections 3.1, 4.3.3 and 4.5, tested as in 5.3, on
@@ -180,6 +181,35 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         expect(state.trim().split("\n")).toEqual(["0", "active"]);
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
     }, 300_000);
+
+    it("rolls a change to both directors out one at a time: no new session through the front door fails, an open one lives on, the VIPs stay", async () => {
+        const tag = `roll-${Date.now()}`;
+        // One long session through the front door, held open until the up is over.
+        const long = ssh.runAt(out.sshFrontDoor.host, out.sshFrontDoor.port, `hostname; while [ ! -e /mnt/gfs-r/${tag} ]; do sleep 0.2; done; echo alive`, 900_000);
+        await sleep(2000);
+        const since = (await ssh.run(out.nodes.master2, "date +%s")).trim();
+        // A change to HAProxy's and keepalived's config on both directors.
+        await project.ok(["config", "set", "--stack", stack, "--path", "frontDoor.checkIntervalMs", "1200", "--type", "int"]);
+        await project.ok(["config", "set", "--stack", stack, "--path", "frontDoor.vrrp.advertInterval", "0.25", "--type", "float"]);
+        const up = project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 900_000);
+        const sessions = await sessionsUntil(ssh, out.sshFrontDoor, up);
+        const log = (await up).split("\n");
+        await ssh.run(out.nodes.cluster2, `touch /mnt/gfs-r/${tag}`);
+        const [landed, word] = (await long).trim().split("\n");
+        figures.rolling = `${sessions.failed} of ${sessions.ok + sessions.failed} new sessions failed during the up; the long one on ${landed}: ${word}`;
+        expect(sessions.errors).toEqual([]);
+        expect(sessions.failed).toBe(0);
+        expect(sessions.ok).toBeGreaterThan(10);
+        expect(word).toBe("alive");
+        // The backup (master2) first: the master's HAProxy was touched only once the backup's keepalived was done.
+        const at = (re: RegExp) => log.findIndex((l) => re.test(l));
+        expect(at(/keepalived-master2 updated/)).toBeGreaterThan(-1);
+        expect(at(/haproxy-cluster1 updat(ing|ed)/)).toBeGreaterThan(at(/keepalived-master2 updated/));
+        // keepalived reloaded on both, and no director changed state: the VIPs stayed on cluster1.
+        expect(await ssh.run(out.nodes.master2, `grep -c 'advert_int 0.25' /etc/keepalived/keepalived.conf; journalctl -u keepalived --since @${since} --no-pager | grep -c 'Entering MASTER STATE' || true`)).toBe("2\n0\n");
+        expect(addressesOf(names.stateDir, "cluster1")).toEqual(expect.arrayContaining([out.vips.external, out.vips.internal]));
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 900_000);
 
     it("reports no changes on a second up", async () => {
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"]);

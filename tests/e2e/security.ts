@@ -83,35 +83,48 @@ export interface SoakResult {
     jumpHost: { ok: number; failed: number; errors: string[] };
 }
 
+type Tally = SoakResult["frontDoor"];
+
+/** Starts `attempt` every `everyMs` while `going()` holds, counting what succeeds and what fails (the first errors kept). */
+async function attempts(going: () => boolean, everyMs: number, attempt: (i: number) => Promise<unknown>): Promise<Tally> {
+    const tally: Tally = { ok: 0, failed: 0, errors: [] };
+    const pending: Promise<void>[] = [];
+    for (let i = 0; going(); i++) {
+        pending.push(
+            attempt(i).then(
+                () => void tally.ok++,
+                (e: Error) => {
+                    tally.failed++;
+                    if (tally.errors.length < 5) tally.errors.push(e.message.split("\n").slice(-2).join(" ").trim());
+                },
+            ),
+        );
+        await sleep(everyMs);
+    }
+    await Promise.all(pending);
+    return tally;
+}
+
 /**
  * For `seconds`, a new SSH session through the front door every `everyMs`
  * (`true` on whichever compute node it lands) and, side by side, a new login
  * on the internal nodes in turn through the first director as jump host.
  */
 export async function soak(ssh: Ssh, frontDoor: { host: string; port: number }, nodes: NodeOutput[], seconds: number, everyMs = 300): Promise<SoakResult> {
-    const result: SoakResult = { seconds, frontDoor: { ok: 0, failed: 0, errors: [] }, jumpHost: { ok: 0, failed: 0, errors: [] } };
     const end = Date.now() + seconds * 1000;
-    const loop = async (tally: SoakResult["frontDoor"], attempt: (i: number) => Promise<unknown>) => {
-        const pending: Promise<void>[] = [];
-        for (let i = 0; Date.now() < end; i++) {
-            pending.push(
-                attempt(i).then(
-                    () => void tally.ok++,
-                    (e: Error) => {
-                        tally.failed++;
-                        if (tally.errors.length < 5) tally.errors.push(e.message.split("\n").slice(-2).join(" ").trim());
-                    },
-                ),
-            );
-            await sleep(everyMs);
-        }
-        await Promise.all(pending);
-    };
-    await Promise.all([
-        loop(result.frontDoor, () => ssh.runAt(frontDoor.host, frontDoor.port, "true", 30_000)),
-        loop(result.jumpHost, (i) => ssh.run(nodes[i % nodes.length], "true", 30_000)),
+    const going = () => Date.now() < end;
+    const [fd, jump] = await Promise.all([
+        attempts(going, everyMs, () => ssh.runAt(frontDoor.host, frontDoor.port, "true", 30_000)),
+        attempts(going, everyMs, (i) => ssh.run(nodes[i % nodes.length], "true", 30_000)),
     ]);
-    return result;
+    return { seconds, frontDoor: fd, jumpHost: jump };
+}
+
+/** A new SSH session through the front door every `everyMs` until `done` settles. */
+export async function sessionsUntil(ssh: Ssh, frontDoor: { host: string; port: number }, done: Promise<unknown>, everyMs = 300): Promise<Tally> {
+    let settled = false;
+    void done.finally(() => (settled = true)).catch(() => undefined);
+    return attempts(() => !settled, everyMs, () => ssh.runAt(frontDoor.host, frontDoor.port, "true", 30_000));
 }
 
 export const formatSoak = (r: SoakResult) =>

@@ -45,6 +45,20 @@ describe("program", () => {
         expect(master.dependencies.some((u) => u.endsWith("::gluster-mounts-nas"))).toBe(true);
     });
 
+    it("rolls the directors one at a time: the master's front-door steps wait for every one of the backup's", async () => {
+        await registered(seen, "keepalived-cluster1");
+        const deps = (name: string) => seen.find((r) => r.type === "cluster:remote:Command" && r.name === name)!.dependencies;
+        const waitsFor = (name: string, other: string) => deps(name).some((u) => u.endsWith(`::${other}`));
+        const backup = ["dnsmasq-master2", "nat-master2", "haproxy-master2", "keepalived-master2"];
+        for (const step of ["dnsmasq-cluster1", "nat-cluster1", "haproxy-cluster1", "keepalived-cluster1"]) {
+            expect([step, backup.filter((b) => !waitsFor(step, b))]).toEqual([step, []]);
+        }
+        expect(waitsFor("keepalived-cluster1", "haproxy-cluster1")).toBe(true);
+        expect(waitsFor("keepalived-master2", "haproxy-master2")).toBe(true);
+        // The backup waits for nothing of the master's.
+        for (const step of backup) expect([step, deps(step).filter((u) => u.includes("cluster1") && !u.endsWith("cluster1-ready"))]).toEqual([step, []]);
+    });
+
     it("hands each nspawn machine the networkd files a VM's seed carries, rendered from the one template", async () => {
         const machine = () => seen.find((r) => r.type === "cluster:nspawn:Machine" && r.name === "cluster1");
         for (let i = 0; i < 100 && !machine(); i++) await new Promise((r) => setTimeout(r, 50));
