@@ -135,6 +135,7 @@ export interface ClusterConfig {
     identity: { nisDomain: string; homeBase: string; users: UserSpec[] };
     condor: CondorSpec;
     mosix: MosixSpec;
+    rollout: { batchSize: number };
     virtualbox: { baseImage?: string; baseFolder?: string };
     /** nspawn backend: base image cache; the provider's default when unset. */
     imageCacheDir?: string;
@@ -350,6 +351,22 @@ export const topSchema = z
         identity: identitySchema.prefault({}),
         condor: condorSchema.prefault({}),
         mosix: mosixSchema.prefault({}),
+        rollout: z
+            .object({
+                batchSize: z
+                    .number()
+                    .int()
+                    .min(1)
+                    .max(64)
+                    .default(1)
+                    .meta(
+                        doc(
+                            "how many compute nodes a change that reloads or restarts their sshd, ypbind, HTCondor or MOSIX reaches at once in a running cluster; each is done and read back before the next (a new cluster comes up all at once)",
+                        ),
+                    ),
+            })
+            .strict()
+            .prefault({}),
         virtualbox: virtualboxSchema.prefault({}),
         imageCacheDir: absolutePath
             .optional()
@@ -363,7 +380,7 @@ export const topSchema = z
     .strict();
 
 /** The keys this model reads. */
-export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "condor", "mosix", "virtualbox", "imageCacheDir"] as const;
+export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "condor", "mosix", "rollout", "virtualbox", "imageCacheDir"] as const;
 /** Keys of the namespace read elsewhere: the `existing` backend's own login key (index.ts). */
 export const OTHER_KEYS = ["sshPrivateKey"] as const;
 /** What the reference says of OTHER_KEYS. */

@@ -309,6 +309,7 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             filesystemDomain: cfg.condor.filesystemDomain ?? cfg.frontDoor.domain,
         },
         mosix: { ...cfg.mosix, nodes: mosixNodes },
+        rollout: cfg.rollout,
         virtualbox: cfg.virtualbox,
         imageCacheDir: cfg.imageCacheDir,
     };

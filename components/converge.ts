@@ -63,6 +63,8 @@ export interface ManagedServiceArgs {
     onDelete?: string;
     /** Limit of each run of the script. Default: the provider's. */
     timeoutSeconds?: number;
+    /** The group whose updates go `batch` at a time (compute nodes: plan.rolloutOf). */
+    rollout?: { group: string; batch: number };
     /**
      * The component the command was made under before the service was a
      * ManagedService: the alias keeps it in place, so a running cluster sees
@@ -218,6 +220,7 @@ export class ManagedService extends pulumi.ComponentResource {
                 uploads: args.uploads,
                 triggers: args.uploads?.map((u) => `${u.path} ${sha256File(u.source)}`),
                 timeoutSeconds: args.timeoutSeconds,
+                rollout: args.rollout,
             },
             {
                 parent: this,

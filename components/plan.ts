@@ -68,6 +68,8 @@ export interface ClusterPlan {
     condor: CondorSpec & { managers: NodePlan[] };
     /** MOSIX' settings and its member nodes. */
     mosix: MosixSpec & { members: NodePlan[] };
+    /** How a change reaches the compute nodes of a running cluster: `batch` at a time (group `compute`). */
+    computeRollout: { group: string; batch: number };
 }
 
 /** A NIC's MAC address: 08:00:27 and three bytes from the node and NIC names. */
@@ -158,6 +160,7 @@ export function clusterPlan(cfg: ClusterConfig): ClusterPlan {
         identity: cfg.identity,
         condor: { ...cfg.condor, managers: cfg.condor.highAvailability ? directors : directors.slice(0, 1) },
         mosix: { ...cfg.mosix, members: cfg.mosix.nodes.map(get) },
+        computeRollout: { group: "compute", batch: cfg.rollout.batchSize },
     };
 }
 
@@ -170,6 +173,9 @@ export function nicOn(node: NodePlan, network: NetworkName): NicPlan {
 
 export const isDirector = (plan: ClusterPlan, node: NodePlan) => plan.directors.includes(node);
 export const isCompute = (plan: ClusterPlan, node: NodePlan) => plan.compute.includes(node);
+
+/** The rollout a node's step belongs to: compute nodes take their turn (see `rollout.batchSize`); other nodes go at once. */
+export const rolloutOf = (plan: ClusterPlan, node: NodePlan) => (isCompute(plan, node) ? plan.computeRollout : undefined);
 
 /**
  * What the services placed on a node need of its machine beyond a plain Debian

@@ -46,6 +46,18 @@ export interface CommandArgs {
      * content hashes in `triggers`.
      */
     uploads?: pulumi.Input<pulumi.Input<Upload>[]>;
+    /**
+     * A group of which at most `batch` updates run at once in a deployment: a
+     * change to many nodes reaches a batch at a time, each done and its check
+     * read back before the next starts. Creates are not held back; changing
+     * this alone re-runs nothing.
+     */
+    rollout?: pulumi.Input<Rollout>;
+}
+
+export interface Rollout {
+    group: pulumi.Input<string>;
+    batch: pulumi.Input<number>;
 }
 
 export interface Upload {

@@ -12,7 +12,7 @@ import { ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
 import { render } from "../render";
-import { ClusterPlan } from "../plan";
+import { ClusterPlan, rolloutOf } from "../plan";
 import { q } from "../shell";
 
 /** Where a user's home is. */
@@ -115,7 +115,8 @@ export class NisDomain extends ServiceComponent {
             "nis-client",
             plan.nodes,
             machines,
-            () => ({
+            (node) => ({
+                rollout: rolloutOf(plan, node),
                 files: [
                     defaultdomain,
                     { path: "/etc/yp.conf", content: `# Managed by thesis-cluster (Pulumi).\ndomain ${domain} server ${nas.address}\n` },

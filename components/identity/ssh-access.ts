@@ -5,7 +5,7 @@
  * sessions would otherwise lock the front door and the jump host out).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPlan, isCompute, NodePlan } from "../plan";
+import { ClusterPlan, isCompute, NodePlan, rolloutOf } from "../plan";
 import { ManagedFile, ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { render } from "../render";
@@ -70,6 +70,7 @@ export class SshAccess extends ServiceComponent {
                 after: pruneScript(keys),
                 // A reload keeps every open session.
                 unit: "ssh",
+                rollout: rolloutOf(plan, node),
                 probes: [
                     {
                         script: `echo "penalty exempt $(sshd -T 2>/dev/null | awk '$1 == "persourcepenaltyexemptlist" {print $2}')"`,

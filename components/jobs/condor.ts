@@ -11,7 +11,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ManagedFile, ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
-import { ClusterPlan, isCompute, NodePlan } from "../plan";
+import { ClusterPlan, isCompute, NodePlan, rolloutOf } from "../plan";
 import { RandomSecret } from "../provider";
 import { FILES_DIR, render } from "../render";
 
@@ -138,6 +138,7 @@ export class CondorPool extends ServiceComponent {
             ],
             after: isCm(node) ? `${POOL_KEY_SCRIPT}\n${REBIND_SCRIPT}` : POOL_KEY_SCRIPT,
             unit: "condor",
+            rollout: rolloutOf(plan, node),
             probes: [
                 { script: POOL_KEY_PROBE, expect: "pool signing key installed" },
                 // The directors face the external network: their daemons listen on the internal address only.

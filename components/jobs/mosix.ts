@@ -11,7 +11,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ManagedService, ServiceComponent, sha256File } from "../converge";
 import { ServiceArgs } from "../machines";
-import { ClusterPlan } from "../plan";
+import { ClusterPlan, rolloutOf } from "../plan";
 import { RandomSecret } from "../provider";
 import { q } from "../shell";
 
@@ -57,7 +57,8 @@ export class Mosix extends ServiceComponent {
         }
         const hash = sha256File(tarball);
         const secret = new RandomSecret(`${name}-secret`, { length: 32 }, { parent: this });
-        this.services = this.onEach("mosix", plan.mosix.members, machines, () => ({
+        this.services = this.onEach("mosix", plan.mosix.members, machines, (node) => ({
+            rollout: rolloutOf(plan, node),
             uploads: [{ source: tarball, path: `${INSTALL_DIR}/${path.basename(tarball)}` }],
             before: installScript(tarball, plan.mosix.installCommand, hash),
             files: [

@@ -196,6 +196,26 @@ describe("HTCondor pool (tests 5.4)", () => {
         figures.negotiatorBack = `on cluster1 ${tBack.toFixed(0)} s after it was booted again; master2's stopped ${tAlone.toFixed(0)} s later`;
     }, 1_800_000);
 
+    it("reaches the compute nodes one at a time with a change to the pool (rollout.batchSize 1)", async () => {
+        await project.ok(["config", "set", "--stack", stack, "--path", "condor.negotiatorInterval", "3", "--type", "int"]);
+        await up();
+        // When each compute node's update wrote the pool's config: one node's update
+        // (a login through the jump host, the file, condor_reconfig, the check read back) ends before the next one starts.
+        const config = "/etc/condor/config.d/50-thesis-cluster.conf";
+        const written = await Promise.all(
+            compute.map(async (n) => {
+                const [interval, at] = (await ssh.run(out.nodes[n], `grep -c '^NEGOTIATOR_INTERVAL = 3$' ${config}; stat -c %.3Y ${config}`)).trim().split("\n");
+                expect([n, interval]).toEqual([n, "1"]);
+                return Number(at);
+            }),
+        );
+        const sorted = [...written].sort((a, b) => a - b);
+        const gaps = sorted.slice(1).map((t, i) => t - sorted[i]);
+        figures.rollout = `the compute nodes' new pool config written ${gaps.map((g) => g.toFixed(2)).join(" s, ")} s apart`;
+        console.log(`rollout: ${figures.rollout}`);
+        expect(Math.min(...gaps)).toBeGreaterThan(0.3);
+    }, 900_000);
+
     it("reports no changes on a second up", async () => {
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"]);
     }, 300_000);

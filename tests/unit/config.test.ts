@@ -52,6 +52,12 @@ describe("stack config", () => {
         expect(cfg.nodes[2]).toMatchObject({ memoryMb: 512, cpus: 1 });
     });
 
+    it("rolls changes to the compute nodes one at a time unless told otherwise, and refuses a batch of 0", () => {
+        expect(parseClusterConfig(variant(() => undefined)).rollout).toEqual({ batchSize: 1 });
+        expect(parseClusterConfig({ ...variant(() => undefined), rollout: { batchSize: 2 } }).rollout).toEqual({ batchSize: 2 });
+        expect(problems({ ...variant(() => undefined), rollout: { batchSize: 0 } })).toEqual([expect.stringMatching(/^thesis-cluster:rollout\.batchSize: 0 /)]);
+    });
+
     it("refuses a duplicate node name", () => {
         expect(problems(variant((c) => { c.nodes[3].name = "cluster2"; }))).toContain(
             'thesis-cluster:nodes[3].name: "cluster2" is a duplicate of nodes[2]',

@@ -59,6 +59,15 @@ describe("program", () => {
         for (const step of backup) expect([step, deps(step).filter((u) => u.includes("cluster1") && !u.endsWith("cluster1-ready"))]).toEqual([step, []]);
     });
 
+    it("puts the compute nodes' sshd, ypbind and HTCondor steps in one rollout group, one node at a time by default; nothing else", async () => {
+        await registered(seen, "condor-cluster5");
+        const rollout = (name: string) => seen.find((r) => r.type === "cluster:remote:Command" && r.name === name)!.inputs.rollout;
+        for (const n of ["cluster2", "cluster3", "cluster4", "cluster5"]) {
+            for (const step of ["sshd", "nis-client", "condor"]) expect([`${step}-${n}`, rollout(`${step}-${n}`)]).toEqual([`${step}-${n}`, { group: "compute", batch: 1 }]);
+        }
+        for (const step of ["sshd-cluster1", "condor-master2", "nis-client-nas", "haproxy-cluster1", "gluster-mounts-cluster2"]) expect([step, rollout(step)]).toEqual([step, undefined]);
+    });
+
     it("hands each nspawn machine the networkd files a VM's seed carries, rendered from the one template", async () => {
         const machine = () => seen.find((r) => r.type === "cluster:nspawn:Machine" && r.name === "cluster1");
         for (let i = 0; i < 100 && !machine(); i++) await new Promise((r) => setTimeout(r, 50));

@@ -22,7 +22,8 @@ func Same(a, b any) bool {
 // Diff compares every input field of two Args structs (the fields with a
 // `pulumi` tag, embedded structs included), so a new input can never be left
 // out of a resource's diff. A field tagged `provider:"replaceOnChanges"` is
-// replaced on a change; any other is updated in place.
+// replaced on a change; one tagged `diff:"ignore"` says how a change is made,
+// not what is wanted, and is left out; any other is updated in place.
 func Diff(olds, news any) map[string]p.PropertyDiff {
 	diff := map[string]p.PropertyDiff{}
 	diffFields(reflect.ValueOf(olds), reflect.ValueOf(news), diff)
@@ -38,7 +39,7 @@ func diffFields(o, n reflect.Value, diff map[string]p.PropertyDiff) {
 			continue
 		}
 		tag, ok := f.Tag.Lookup("pulumi")
-		if !ok {
+		if !ok || f.Tag.Get("diff") == "ignore" {
 			continue
 		}
 		name, _, _ := strings.Cut(tag, ",")

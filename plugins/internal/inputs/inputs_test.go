@@ -35,6 +35,7 @@ type args struct {
 	Name  string `pulumi:"name" provider:"replaceOnChanges"`
 	Size  int    `pulumi:"size,optional"`
 	Token string `pulumi:"token" provider:"secret,replaceOnChanges"`
+	How   int    `pulumi:"how,optional" diff:"ignore"`
 	note  string
 }
 
@@ -43,7 +44,10 @@ func TestDiffCoversEveryInput(t *testing.T) {
 	if d := Diff(old, args{inner: inner{Keys: []string{}}, Name: "a", Size: 1, Token: "t", note: "y"}); len(d) != 0 {
 		t.Fatalf("no input changed, got %v", d)
 	}
-	d := Diff(old, args{inner: inner{Keys: []string{"k"}}, Name: "b", Size: 2, Token: "u"})
+	if d := Diff(old, args{inner: inner{Keys: nil}, Name: "a", Size: 1, Token: "t", How: 3}); len(d) != 0 {
+		t.Fatalf("only a diff:\"ignore\" input changed, got %v", d)
+	}
+	d := Diff(old, args{inner: inner{Keys: []string{"k"}}, Name: "b", Size: 2, Token: "u", How: 4})
 	want := map[string]p.DiffKind{"keys": p.Update, "name": p.UpdateReplace, "size": p.Update, "token": p.UpdateReplace}
 	if len(d) != len(want) {
 		t.Fatalf("got %v, want %v", d, want)

@@ -205,7 +205,7 @@ func stop(ctx context.Context, pid int, root string) error {
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	if !gone(10 * time.Second) {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
-		if !gone(10 * time.Second) && nspawn.state() == "running" {
+		if !gone(10*time.Second) && nspawn.state() == "running" {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}

@@ -41,6 +41,17 @@ type CommandArgs struct {
 	// before each create or update script runs (too large to travel inside a
 	// script). Put their content hashes in Triggers to re-run on a change.
 	Uploads []Upload `pulumi:"uploads,optional"`
+	// Rollout bounds how many updates of one group run at once (see Rollout).
+	Rollout *Rollout `pulumi:"rollout,optional" diff:"ignore"`
+}
+
+// Rollout puts a command's updates in a group of which at most Batch run at
+// once in a deployment: a change to many nodes reaches a batch of them at a
+// time, each done and its check read back before the next one starts.
+// Creates are not held back (a new cluster comes up at full speed).
+type Rollout struct {
+	Group string `pulumi:"group"`
+	Batch int    `pulumi:"batch"`
 }
 
 // Upload copies a local file to the machine.
@@ -132,6 +143,11 @@ func (Command) Update(
 	if script == "" {
 		script = req.Inputs.Create
 	}
+	release, err := turn(ctx, req.Inputs.Rollout, req.Inputs.Connection.Host)
+	if err != nil {
+		return infer.UpdateResponse[CommandState]{Output: req.State}, err
+	}
+	defer release()
 	state, err := req.Inputs.apply(ctx, script)
 	return infer.UpdateResponse[CommandState]{Output: state}, err
 }
