@@ -58,7 +58,7 @@ export const nodes = Object.fromEntries(
     Object.values(layer.machines).map((m) => [
         m.name,
         {
-            role: m.role,
+            role: m.node.role,
             addresses: m.node.spec.addresses,
             ssh: m.endpoint,
             hostKey: m.hostKey,

@@ -267,7 +267,7 @@ export abstract class ServiceComponent extends pulumi.ComponentResource {
         into: Record<string, ManagedService>,
         args: (node: NodePlan) => Omit<ManagedServiceArgs, "machine">,
     ): (node: NodePlan, after: pulumi.Resource[]) => ManagedService {
-        return (node, after) => (into[node.name] = this.step(`${prefix}-${node.name}`, { machine: machines[node.name], ...args(node) }, [...this.waitsFor, ...after]));
+        return (node, after) => (into[node.name] = this.nodeStep(prefix, node, machines, args, [...this.waitsFor, ...after]));
     }
 
     /** One step a node, named `<prefix>-<node>`, by node name. */
@@ -278,6 +278,17 @@ export abstract class ServiceComponent extends pulumi.ComponentResource {
         args: (node: NodePlan) => Omit<ManagedServiceArgs, "machine">,
         after: pulumi.Input<pulumi.Resource>[] = this.waitsFor,
     ): Record<string, ManagedService> {
-        return Object.fromEntries(nodes.map((n) => [n.name, this.step(`${prefix}-${n.name}`, { machine: machines[n.name], ...args(n) }, after)]));
+        return Object.fromEntries(nodes.map((n) => [n.name, this.nodeStep(prefix, n, machines, args, after)]));
+    }
+
+    /** The step `<prefix>-<node>` on the node's machine. */
+    private nodeStep(
+        prefix: string,
+        node: NodePlan,
+        machines: Record<string, Machine>,
+        args: (node: NodePlan) => Omit<ManagedServiceArgs, "machine">,
+        after: pulumi.Input<pulumi.Resource>[],
+    ): ManagedService {
+        return this.step(`${prefix}-${node.name}`, { machine: machines[node.name], ...args(node) }, after);
     }
 }

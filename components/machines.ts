@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NetworkName, NETWORKS } from "./config";
 import { BACKEND_FACTORIES, Capabilities, Login } from "./backends";
-import { ClusterPlan, isDirector, machineNeeds, NodePlan, Role } from "./plan";
+import { ClusterPlan, isDirector, machineNeeds, NodePlan } from "./plan";
 import { Command, Connection, Hop } from "./remote";
 
 /** What a node's SSH endpoint looks like in the stack outputs (no secrets). */
@@ -45,7 +45,6 @@ if [ "$state" != running ]; then systemctl --failed --no-legend --plain >&2; fi`
  */
 export class Machine extends pulumi.ComponentResource {
     public readonly name: string;
-    public readonly role: Role | undefined;
     public readonly node: NodePlan;
     public readonly capabilities: Capabilities;
     public readonly connection: pulumi.Output<Connection>;
@@ -59,7 +58,6 @@ export class Machine extends pulumi.ComponentResource {
     constructor(name: string, args: MachineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:Machine", name, {}, opts);
         this.name = name;
-        this.role = args.node.role;
         this.node = args.node;
         this.capabilities = args.capabilities;
         this.endpoint = args.endpoint;
@@ -106,7 +104,6 @@ export class MachineLayer extends pulumi.ComponentResource {
     public readonly machines: Record<string, Machine> = {};
     /** Per network: its subnet and what carries it (nspawn: a bridge; virtualbox: an internal network or a host-only interface). */
     public readonly networks = {} as Record<NetworkName, { cidr: string; bridge?: string; virtualbox?: pulumi.Input<string> }>;
-    public readonly capabilities: Capabilities;
 
     /**
      * Makes the backend's machines, directors first: unless the backend names
@@ -118,7 +115,6 @@ export class MachineLayer extends pulumi.ComponentResource {
         super("thesis-cluster:index:MachineLayer", name, {}, opts);
         const { plan } = args;
         const backend = BACKEND_FACTORIES[args.cfg.backend]({ cfg: args.cfg, plan, stack: args.stack, publicKey: args.publicKey, parent: this });
-        this.capabilities = backend.capabilities;
         for (const net of NETWORKS) {
             this.networks[net] = { cidr: plan.networks[net].cidr, ...backend.networks[net] };
         }

@@ -128,12 +128,13 @@ export class CondorPool extends ServiceComponent {
         const key = new RandomSecret(`${name}-signing-key`, { length: 64 }, { parent: this });
         const cms = plan.condor.managers;
         const isCm = (n: NodePlan) => cms.includes(n);
-        const pool = plan.nodes.filter((n) => condorConfig(plan, n) !== undefined);
+        const configs = new Map(plan.nodes.map((n) => [n, condorConfig(plan, n)]));
+        const pool = plan.nodes.filter((n) => configs.get(n) !== undefined);
         this.services = this.onEach("condor", pool, machines, (node) => ({
             files: [
                 { path: KEY_PATH, content: key.value, mode: "600", secret: true },
                 // condor_config_val reads the new file alone: syntax and `use` templates.
-                { path: CONFIG_PATH, content: condorConfig(plan, node)!, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
+                { path: CONFIG_PATH, content: configs.get(node)!, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
                 ...(isCompute(plan, node) ? examples() : []),
             ],
             after: isCm(node) ? `${POOL_KEY_SCRIPT}\n${REBIND_SCRIPT}` : POOL_KEY_SCRIPT,

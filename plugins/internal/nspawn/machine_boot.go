@@ -115,10 +115,8 @@ func processBoots(pid int, root string) bool {
 	if err != nil {
 		return false
 	}
-	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && strings.HasPrefix(string(stat[i+1:]), " Z") {
-			return false // exited, not yet reaped
-		}
+	if _, state, ok := procStat(pid); ok && state == 'Z' {
+		return false // exited, not yet reaped
 	}
 	return strings.Contains(string(cmdline), "--directory="+root+"\x00")
 }
