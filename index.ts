@@ -7,16 +7,28 @@ import { NfsExport } from "./components/storage/nfs";
 import { homeOf, NisDomain } from "./components/identity/nis";
 import { SshAccess } from "./components/identity/ssh-access";
 import { CondorPool } from "./components/jobs/condor";
+import { ComputeDrain } from "./components/jobs/drain";
 import { Mosix } from "./components/jobs/mosix";
 import { NicBond } from "./components/network/bond";
 import { SshKeyPair } from "./components/provider";
 import { clusterPlan } from "./components/plan";
+import { computeLeaving, previousOutput } from "./components/previous";
 
 // Checked before any resource exists: bad config changes nothing.
 const cfg = loadClusterConfig();
 // The layout the config implies, worked out once: services read it and look nothing up.
 const plan = clusterPlan(cfg);
 const stack = pulumi.getStack();
+
+// What leaves the cluster since the last update, from the stack's own outputs:
+// said in the preview before the engine deletes anything.
+previousOutput("condorPool").then((pool) => {
+    for (const n of computeLeaving(pool, plan.compute.map((c) => c.name))) {
+        pulumi.log.warn(
+            `${n} leaves roles.compute: it is drained first (drain-${n}: HTCondor starts no new job there; running ones may go on up to ${plan.condor.drainTimeoutSeconds} s after their start, self-checkpointing ones resume elsewhere), then its services and machine go`,
+        );
+    }
+});
 
 // One key pair per stack reaches every machine; nothing is typed by hand.
 const adminKey = new SshKeyPair("admin-key", { comment: `thesis-cluster-${stack}` });
@@ -34,7 +46,7 @@ const layer = new MachineLayer("cluster", {
 
 const frontDoor = new FrontDoor("front-door", { plan, machines: layer.machines });
 // Users' managed keys on every node; the directors never penalized by sshd.
-new SshAccess("ssh-access", { plan, machines: layer.machines });
+const sshAccess = new SshAccess("ssh-access", { plan, machines: layer.machines });
 // Peers and clients find the SAN nodes by name: after dnsmasq, resolv.conf and the VIP.
 const gluster = new GlusterVolumes("gluster", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
 // Homes live on the shared home base: the master makes them once it is mounted.
@@ -48,6 +60,14 @@ const nis = new NisDomain("nis", { plan, machines: layer.machines }, { dependsOn
 const condor = new CondorPool("condor", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
 // Off unless the user supplies a MOSIX tarball.
 const mosix = new Mosix("mosix", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
+// A compute node that leaves roles.compute is drained before anything on it goes
+// (its homes, users, sshd, then the machine); HAProxy's and the pool's configs
+// drop it earlier in the same update. A destroy (the key pair goes too) does not wait for jobs.
+new ComputeDrain(
+    "drain",
+    { plan, machines: layer.machines, deletedWith: adminKey },
+    { dependsOn: [condor, frontDoor, sshAccess, nis, ...homeBase] },
+);
 
 export const adminPublicKey = adminKey.publicKey;
 /** For other stacks and tools that log in to the machines; a Pulumi secret. */

@@ -295,6 +295,18 @@ const condorSchema = z
             .max(86400)
             .default(20)
             .meta(doc("`JOB_DEFAULT_LEASE_DURATION`: how long a job waits for an execute node that went silent before it runs elsewhere (HTCondor: 2400)", { type: "seconds" })),
+        drainTimeoutSeconds: z
+            .number()
+            .int()
+            .min(0)
+            .max(86400)
+            .default(600)
+            .meta(
+                doc(
+                    "how long a running job may go on (from its start) when its compute node is drained: before the node leaves `roles.compute`, or before a change that restarts its startd (`MAXJOBRETIREMENTTIME`); a self-checkpointing job is vacated at once and resumes from its checkpoint elsewhere",
+                    { type: "seconds" },
+                ),
+            ),
     })
     .strict();
 

@@ -71,6 +71,12 @@ export interface ManagedServiceArgs {
      * no delete and create (and no delete script running).
      */
     formerParent?: pulumi.Resource;
+    /**
+     * Skip the delete script when this resource goes in the same operation
+     * (Pulumi's deletedWith). Default: the machine's backing resource, so
+     * nothing is undone on a machine that is itself being destroyed.
+     */
+    deletedWith?: pulumi.Resource;
 }
 
 export const sha256 = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");
@@ -227,6 +233,7 @@ export class ManagedService extends pulumi.ComponentResource {
                 aliases: args.formerParent ? [{ parent: args.formerParent }] : undefined,
                 dependsOn: [args.machine.ready, ...(optsDeps as pulumi.Input<pulumi.Resource>[])],
                 additionalSecretOutputs: holdsSecrets(args) ? ["observed"] : [],
+                deletedWith: args.deletedWith ?? args.machine.deletedWith,
             },
         );
         this.log = this.command.stdout;

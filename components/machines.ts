@@ -54,6 +54,8 @@ export class Machine extends pulumi.ComponentResource {
     public readonly ready: Command;
     /** `systemctl is-system-running` once boot finished. */
     public readonly state: pulumi.Output<string>;
+    /** The backend resource whose deletion takes the machine with it (none for `existing` hosts, which outlive the stack). */
+    public readonly deletedWith?: pulumi.Resource;
 
     constructor(name: string, args: MachineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:Machine", name, {}, opts);
@@ -64,6 +66,7 @@ export class Machine extends pulumi.ComponentResource {
         this.connection = pulumi.output(args.connection);
         this.hostKey = pulumi.output(args.hostKey);
         this.devices = pulumi.output(args.devices);
+        this.deletedWith = args.backing;
         this.ready = new Command(
             `${name}-ready`,
             { connection: this.connection, create: READY_SCRIPT, timeoutSeconds: 300 },

@@ -13,6 +13,7 @@ import { ManagedFile, ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import { ClusterPlan, isCompute, NodePlan, rolloutOf } from "../plan";
 import { RandomSecret } from "../provider";
+import { restartDrainedScripts } from "./drain";
 import { FILES_DIR, render } from "../render";
 
 export const CONFIG_PATH = "/etc/condor/config.d/50-thesis-cluster.conf";
@@ -78,6 +79,7 @@ export function condorConfig(plan: ClusterPlan, node: NodePlan): string | undefi
         // The negotiator matches slots heard from this recently (see the template).
         slotHeardWithin: 2 * updates + 5,
         jobLeaseSeconds: c.jobLeaseSeconds,
+        drainTimeout: c.drainTimeoutSeconds,
         centralManager: isCm,
         execute: isExecute,
         cpus: node.spec.cpus,
@@ -130,22 +132,30 @@ export class CondorPool extends ServiceComponent {
         const isCm = (n: NodePlan) => cms.includes(n);
         const configs = new Map(plan.nodes.map((n) => [n, condorConfig(plan, n)]));
         const pool = plan.nodes.filter((n) => configs.get(n) !== undefined);
-        this.services = this.onEach("condor", pool, machines, (node) => ({
-            files: [
-                { path: KEY_PATH, content: key.value, mode: "600", secret: true },
-                // condor_config_val reads the new file alone: syntax and `use` templates.
-                { path: CONFIG_PATH, content: configs.get(node)!, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
-                ...(isCompute(plan, node) ? examples() : []),
-            ],
-            after: isCm(node) ? `${POOL_KEY_SCRIPT}\n${REBIND_SCRIPT}` : POOL_KEY_SCRIPT,
-            unit: "condor",
-            rollout: rolloutOf(plan, node),
-            probes: [
-                { script: POOL_KEY_PROBE, expect: "pool signing key installed" },
-                // The directors face the external network: their daemons listen on the internal address only.
-                ...(isCm(node) ? [{ script: SHARED_PORT_PROBE, expect: `condor listens on ${node.address}:9618` }] : []),
-            ],
-        }));
+        const drainTime = plan.condor.drainTimeoutSeconds;
+        this.services = this.onEach("condor", pool, machines, (node) => {
+            // An execute node whose slots change restarts its startd, drained first.
+            const restart = isCompute(plan, node) ? restartDrainedScripts(node, drainTime) : undefined;
+            return {
+                before: restart?.before,
+                files: [
+                    { path: KEY_PATH, content: key.value, mode: "600", secret: true },
+                    // condor_config_val reads the new file alone: syntax and `use` templates.
+                    { path: CONFIG_PATH, content: configs.get(node)!, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
+                    ...(isCompute(plan, node) ? examples() : []),
+                ],
+                after: [POOL_KEY_SCRIPT, isCm(node) ? REBIND_SCRIPT : restart?.after].filter(Boolean).join("\n"),
+                unit: "condor",
+                rollout: rolloutOf(plan, node),
+                // A restart waits for the drain: up to the jobs' retirement.
+                timeoutSeconds: restart ? drainTime + 300 : undefined,
+                probes: [
+                    { script: POOL_KEY_PROBE, expect: "pool signing key installed" },
+                    // The directors face the external network: their daemons listen on the internal address only.
+                    ...(isCm(node) ? [{ script: SHARED_PORT_PROBE, expect: `condor listens on ${node.address}:9618` }] : []),
+                ],
+            };
+        });
         this.summary = {
             name: plan.condor.poolName,
             centralManagers: cms.map((n) => n.fqdn),

@@ -257,13 +257,15 @@ describe("stack config", () => {
             tuned: true,
             negotiatorInterval: 2,
             jobLeaseSeconds: 20,
+            drainTimeoutSeconds: 600,
         });
         expect(parseClusterConfig(variant((c) => (c.frontDoor = { domain: "lab.example" }))).condor.uidDomain).toBe("lab.example");
-        expect(problems(variant((c) => (c.condor = { poolName: "", uidDomain: "Cluster", negotiatorInterval: 0, schedd: "x" })))).toEqual([
+        expect(problems(variant((c) => (c.condor = { poolName: "", uidDomain: "Cluster", negotiatorInterval: 0, drainTimeoutSeconds: -1, schedd: "x" })))).toEqual([
             'thesis-cluster:condor.poolName: "" must be letters, digits, spaces, \'.\', \'_\' or \'-\'',
             'thesis-cluster:condor.uidDomain: "Cluster" must be a DNS domain of lower-case labels',
             "thesis-cluster:condor.negotiatorInterval: 0 Too small: expected number to be >=1",
-            'thesis-cluster:condor: {"poolName":"","uidDomain":"Cluster","negotiatorInterval":0,"schedd":"x"} Unrecognized key: "schedd"',
+            "thesis-cluster:condor.drainTimeoutSeconds: -1 Too small: expected number to be >=0",
+            'thesis-cluster:condor: {"poolName":"","uidDomain":"Cluster","negotiatorInterval":0,"drainTimeoutSeconds":-1,"schedd":"x"} Unrecognized key: "schedd"',
         ]);
     });
 

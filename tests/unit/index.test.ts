@@ -68,6 +68,27 @@ describe("program", () => {
         for (const step of ["sshd-cluster1", "condor-master2", "nis-client-nas", "haproxy-cluster1", "gluster-mounts-cluster2"]) expect([step, rollout(step)]).toEqual([step, undefined]);
     });
 
+    it("drains a compute node leaving the pool before anything on it goes, and skips that on destroy", async () => {
+        await registered(seen, "drain-cluster5");
+        const cmd = (name: string) => seen.find((r) => r.type === "cluster:remote:Command" && r.name === name)!;
+        for (const n of ["cluster2", "cluster3", "cluster4", "cluster5"]) {
+            const drain = cmd(`drain-${n}`);
+            // Its delete runs first: it waits for the node's pool, users, sshd and homes, which stay until it is done.
+            const waited = ["condor", "nis-client", "sshd", "gluster-mounts", "names"].filter((s) => !drain.dependencies.some((u) => u.endsWith(`::${s}-${n}`)));
+            expect([n, waited]).toEqual([n, []]);
+            expect(drain.inputs.delete).toContain(`condor_drain -graceful -reason 'thesis-cluster: ${n} leaves roles.compute'`);
+            expect(drain.inputs.timeoutSeconds).toBe(600 + 120);
+            // Only a destroy removes the key pair: then nothing is drained.
+            expect(drain.deletedWith).toMatch(/::admin-key$/);
+        }
+        expect(seen.filter((r) => r.name.startsWith("drain-") && r.type === "cluster:remote:Command").map((r) => r.name).sort()).toEqual(
+            ["cluster2", "cluster3", "cluster4", "cluster5"].map((n) => `drain-${n}`),
+        );
+        // Every other step is skipped when its machine goes with it.
+        expect(cmd("haproxy-cluster1").deletedWith).toMatch(/cluster:nspawn:Machine::cluster1$/);
+        expect(cmd("condor-cluster5").deletedWith).toMatch(/cluster:nspawn:Machine::cluster5$/);
+    });
+
     it("hands each nspawn machine the networkd files a VM's seed carries, rendered from the one template", async () => {
         const machine = () => seen.find((r) => r.type === "cluster:nspawn:Machine" && r.name === "cluster1");
         for (let i = 0; i < 100 && !machine(); i++) await new Promise((r) => setTimeout(r, 50));

@@ -2,7 +2,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { condorConfig, hadTiming } from "../../components/jobs/condor";
+import { restartDrainedScripts, STARTD_RESTART_KNOBS } from "../../components/jobs/drain";
 import { installScript, mosixMap } from "../../components/jobs/mosix";
+import { computeLeaving } from "../../components/previous";
 import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, registered, useStackConfig } from "./mocks";
 import { planOf, stackConfig } from "./stackfiles";
 
@@ -22,6 +24,29 @@ describe("HTCondor pool config", () => {
         expect(ex).toContain("CENTRAL_MANAGER2 = master2.cluster");
         expect(ex).toContain("NETWORK_INTERFACE = 10.0.100.4");
         for (const n of ["nas", "san1"]) expect(condorConfig(plan, node(n))).toBeUndefined();
+    });
+
+    it("lets a drained node's jobs retire up to condor.drainTimeoutSeconds, self-checkpointing ones vacated at once", () => {
+        const ex = condorConfig(plan, node("cluster3"))!;
+        expect(ex).toContain("MAXJOBRETIREMENTTIME = ifThenElse(isUndefined(CheckpointExitCode), 600, 0)\n");
+        // HTCondor's 600 s vacate time would make a drain evict every job with less retirement left than that.
+        expect(ex).toContain("MachineMaxVacateTime = 20\n");
+        const short = planOf({ ...stackConfig("local"), condor: { drainTimeoutSeconds: 90 } });
+        expect(condorConfig(short, short.at("cluster3"))).toContain("isUndefined(CheckpointExitCode), 90, 0)");
+        expect(condorConfig(plan, node("cluster1"))).not.toContain("MAXJOBRETIREMENTTIME");
+    });
+
+    it("restarts a startd whose slots change only after draining it; other changes are a reconfig", () => {
+        const { before, after } = restartDrainedScripts(node("cluster2"), 600);
+        expect(before).toBe(`knobs_before=$({ condor_config_val ${STARTD_RESTART_KNOBS.join(" ")} 2>&1 || true; } | paste -sd' ')`);
+        expect(after).toContain("condor_drain -graceful -restart-on-completion -reason 'thesis-cluster: NUM_CPUS, MEMORY, RESERVED_MEMORY changed on cluster2'");
+        expect(after.indexOf("systemctl reload condor")).toBeLessThan(after.indexOf("condor_drain"));
+        expect(STARTD_RESTART_KNOBS).toEqual(["NUM_CPUS", "MEMORY", "RESERVED_MEMORY"]);
+    });
+
+    it("names the compute nodes that left the pool since the last update", () => {
+        expect(computeLeaving({ executeSlots: { cluster2: 1, cluster5: 1 } }, ["cluster2", "cluster3"])).toEqual(["cluster5"]);
+        expect(computeLeaving(undefined, ["cluster2"])).toEqual([]);
     });
 
     it("gives each central manager's HAD its own timeout and cycle, the primary's the shortest", () => {

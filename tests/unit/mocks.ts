@@ -23,6 +23,8 @@ export interface Registered {
     inputs: Record<string, unknown>;
     /** The URNs it waits for, as the engine gets them (dependsOn and Output inputs, components expanded). */
     dependencies: string[];
+    /** The URN whose deletion skips this one's delete (Pulumi's deletedWith), or "". */
+    deletedWith: string;
 }
 
 /**
@@ -37,11 +39,15 @@ export function installMocks(
 ): Registered[] {
     const seen: Registered[] = [];
     const dependencies = new Map<string, string[]>();
+    const deletedWith = new Map<string, string>();
     pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
-                seen.push({ type: args.type, name: args.name, inputs: args.inputs, dependencies: dependencies.get(`${args.type}::${args.name}`) ?? [] });
-                return { id: `${args.name}-id`, state: { ...args.inputs, ...(outputs[args.type] ?? {}), ...perResource(args) } };
+                const key = `${args.type}::${args.name}`;
+                seen.push({ type: args.type, name: args.name, inputs: args.inputs, dependencies: dependencies.get(key) ?? [], deletedWith: deletedWith.get(key) ?? "" });
+                // The stack's reference to itself (components/previous.ts): a new stack, no outputs yet, unless a test says otherwise.
+                const base = args.type === "pulumi:pulumi:StackReference" ? { outputs: {} } : {};
+                return { id: `${args.name}-id`, state: { ...base, ...args.inputs, ...(outputs[args.type] ?? {}), ...perResource(args) } };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;
@@ -50,13 +56,15 @@ export function installMocks(
         NAMESPACE,
         stack,
         false,
+        "organization",
     );
     // The mocked monitor hands newResource no dependencies: read them off each request first.
-    type Request = { getType(): string; getName(): string; getDependenciesList(): string[] };
+    type Request = { getType(): string; getName(): string; getDependenciesList(): string[]; getDeletedwith(): string };
     const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, cb: unknown): unknown };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: Request, cb: unknown) => {
         dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+        deletedWith.set(`${req.getType()}::${req.getName()}`, req.getDeletedwith());
         return register(req, cb);
     };
     return seen;

@@ -168,8 +168,13 @@ func (Command) Delete(ctx context.Context, req infer.DeleteRequest[CommandState]
 		return infer.DeleteResponse{}, nil
 	}
 	defer client.Close()
-	if _, err := Run(dctx, client, a.Delete); err != nil {
+	res, err := Run(dctx, client, a.Delete)
+	if err != nil {
 		return infer.DeleteResponse{}, fmt.Errorf("delete on %s: %w", a.Connection.Host, err)
+	}
+	// What the delete did (a drain's wait, files removed) stays in the update's log.
+	if out := strings.TrimSpace(res.Stdout); out != "" {
+		p.GetLogger(ctx).Infof("%s", out)
 	}
 	return infer.DeleteResponse{}, nil
 }
