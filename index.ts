@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadClusterConfig, NAMESPACE } from "./components/config";
 import { FrontDoor } from "./components/frontdoor";
 import { MachineLayer } from "./components/machines";
-import { GlusterVolumes } from "./components/storage/gluster";
+import { BrickLayout, brickLayout, brickRemovalProblems, bricksLeaving, GlusterVolumes } from "./components/storage/gluster";
 import { NfsExport } from "./components/storage/nfs";
 import { homeOf, NisDomain } from "./components/identity/nis";
 import { SshAccess } from "./components/identity/ssh-access";
@@ -20,15 +20,31 @@ const cfg = loadClusterConfig();
 const plan = clusterPlan(cfg);
 const stack = pulumi.getStack();
 
-// What leaves the cluster since the last update, from the stack's own outputs:
-// said in the preview before the engine deletes anything.
-previousOutput("condorPool").then((pool) => {
+// What leaves the cluster since the last update, from the stack's own outputs. A
+// removal that would lose data is refused before any machine is touched: every
+// machine and command waits for this check through the key it is given, and on a
+// refusal the check never passes and the program ends with the reason.
+const removals = Promise.all([previousOutput("condorPool"), previousOutput("glusterBricks")]).then(([pool, bricks]) => {
+    const problems = brickRemovalProblems(bricks as BrickLayout | undefined, plan);
+    if (problems.length > 0) {
+        // Thrown outside the inputs it gates (whose serialization would wrap it), it ends the program.
+        setImmediate(() => {
+            throw new pulumi.RunError(`refused before anything was changed:\n  ${problems.join("\n  ")}`);
+        });
+        return new Promise<void>(() => undefined);
+    }
+    for (const [volume, leaving] of Object.entries(bricksLeaving(bricks as BrickLayout | undefined, plan))) {
+        const one = leaving.length === 1;
+        pulumi.log.warn(`${leaving.join(" ")} ${one ? "leaves" : "leave"} volume ${volume}: ${one ? "its" : "their"} files move to the volume's other bricks first (remove-brick start, wait, commit)`);
+    }
     for (const n of computeLeaving(pool, plan.compute.map((c) => c.name))) {
         pulumi.log.warn(
             `${n} leaves roles.compute: it is drained first (drain-${n}: HTCondor starts no new job there; running ones may go on up to ${plan.condor.drainTimeoutSeconds} s after their start, self-checkpointing ones resume elsewhere), then its services and machine go`,
         );
     }
+    return Promise.resolve();
 });
+const checked = (value: pulumi.Input<string>): pulumi.Output<string> => pulumi.all([removals.then(() => true), value]).apply(([, v]) => v);
 
 // One key pair per stack reaches every machine; nothing is typed by hand.
 const adminKey = new SshKeyPair("admin-key", { comment: `thesis-cluster-${stack}` });
@@ -40,8 +56,8 @@ const layer = new MachineLayer("cluster", {
     cfg,
     plan,
     stack,
-    privateKey: ownKey ?? adminKey.privateKey,
-    publicKey: adminKey.publicKey,
+    privateKey: checked(ownKey ?? adminKey.privateKey),
+    publicKey: checked(adminKey.publicKey),
 });
 
 const frontDoor = new FrontDoor("front-door", { plan, machines: layer.machines });
@@ -93,6 +109,8 @@ export const sshFrontDoor = frontDoor.sshEndpoint;
 export const stats = { url: frontDoor.statsUrl, user: "admin", password: pulumi.secret(frontDoor.haproxy.statsPassword) };
 /** GlusterFS volumes and where every node mounts them. */
 export const glusterVolumes = gluster.mountPoints;
+/** Each volume's bricks in order and its replica count: what the next update compares a removal with. */
+export const glusterBricks = brickLayout(plan);
 /** The NIS domain, where homes live, and each user's uid, home and generated password (a secret). */
 export const identity = {
     nisDomain: plan.identity.nisDomain,

@@ -203,7 +203,17 @@ const volumeSchema = z
             .min(2)
             .max(16)
             .optional()
-            .meta(doc("copies of each file (replicate only); must not exceed, and must divide, the number of SAN nodes", { default: "all SAN nodes" })),
+            .meta(doc("copies of each file (replicate only); must not exceed, and must divide, the number of the volume's nodes", { default: "all the volume's nodes" })),
+        nodes: z
+            .array(nodeName)
+            .min(1)
+            .optional()
+            .meta(
+                doc(
+                    "the SAN nodes holding the volume's bricks, in brick order. A node dropped from the list (or from `roles.san`) leaves the volume with its data moved to the other bricks first (`remove-brick start`, wait, `commit`); a change to a replicated volume's replica count is refused",
+                    { type: "node names", default: "every node of `roles.san`" },
+                ),
+            ),
         disk: z
             .number()
             .int()

@@ -241,9 +241,18 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             if (prev !== undefined) bad(["storage", "volumes", i, what], `is already used by volume ${prev}`);
             else seenVolume.set(`${what}:${key}`, v.name);
         }
-        for (const n of sanNodes) {
+        // The volume's own nodes: each in roles.san, once.
+        let members = sanNodes;
+        if (v.nodes !== undefined && sanNodes.length > 0) {
+            v.nodes.forEach((n, j) => {
+                if (!cfg.roles.san.includes(n)) bad(["storage", "volumes", i, "nodes", j], "is not in roles.san");
+                else if (v.nodes!.indexOf(n) !== j) bad(["storage", "volumes", i, "nodes", j], "is listed twice");
+            });
+            members = sanNodes.filter((n) => v.nodes!.includes(n.name));
+        }
+        for (const n of members) {
             if (v.disk >= n.disks.length) {
-                bad(["storage", "volumes", i, "disk"], `needs a disk ${v.disk + 1} on every SAN node, and ${n.name} has ${n.disks.length}`);
+                bad(["storage", "volumes", i, "disk"], `needs a disk ${v.disk + 1} on every SAN node of the volume, and ${n.name} has ${n.disks.length}`);
                 break;
             }
         }
@@ -251,12 +260,13 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             bad(["storage", "volumes", i, "replica"], "is only for type replicate");
         }
         if (v.type === "replicate" && v.replica !== undefined) {
-            if (sanNodes.length === 0) {
+            const of = v.nodes === undefined ? "roles.san" : "the volume's nodes";
+            if (members.length === 0) {
                 // judged once the roles are sound
-            } else if (v.replica > sanNodes.length) {
-                bad(["storage", "volumes", i, "replica"], `is larger than the ${sanNodes.length} bricks of roles.san`);
-            } else if (sanNodes.length % v.replica !== 0) {
-                bad(["storage", "volumes", i, "replica"], `must divide the ${sanNodes.length} bricks of roles.san`);
+            } else if (v.replica > members.length) {
+                bad(["storage", "volumes", i, "replica"], `is larger than the ${members.length} bricks of ${of}`);
+            } else if (members.length % v.replica !== 0) {
+                bad(["storage", "volumes", i, "replica"], `must divide the ${members.length} bricks of ${of}`);
             }
         }
     });

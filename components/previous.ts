@@ -1,8 +1,9 @@
 /**
  * What the stack's last update left in its outputs, read through a
  * StackReference to the stack itself: how the program tells what leaves the
- * cluster (a compute node to drain) and says so in the preview, before the
- * engine deletes it.
+ * cluster (a compute node to drain, bricks to move off) and says so in the
+ * preview before the engine deletes it, and refuses a removal that would lower
+ * a replica count before any machine is touched.
  */
 import * as pulumi from "@pulumi/pulumi";
 

@@ -40,19 +40,96 @@ export function volumeOptions(plan: ClusterPlan, v: VolumeSpec): [string, string
     return Object.entries({ "auth.allow": allowPattern(plan), "network.ping-timeout": "10", ...v.options }).sort(([a], [b]) => a.localeCompare(b));
 }
 
+/** The SAN nodes holding a volume's bricks, in brick order (`nodes`, or every SAN node). */
+export function volumeNodes(plan: ClusterPlan, v: VolumeSpec): string[] {
+    return v.nodes ?? plan.san.map((n) => n.name);
+}
+
 export function volumeBricks(plan: ClusterPlan, v: VolumeSpec): string[] {
-    return plan.san.map((n) => `${n.name}:${brickPath(v.disk)}`);
+    return volumeNodes(plan, v).map((n) => `${n}:${brickPath(v.disk)}`);
 }
 
 export function replicaOf(plan: ClusterPlan, v: VolumeSpec): number | undefined {
-    return v.type === "replicate" ? (v.replica ?? plan.san.length) : undefined;
+    return v.type === "replicate" ? (v.replica ?? volumeNodes(plan, v).length) : undefined;
 }
 
 /** What `gluster volume info` calls the volume's type. */
 export function glusterType(plan: ClusterPlan, v: VolumeSpec): string {
     const r = replicaOf(plan, v);
     if (r === undefined) return "Distribute";
-    return plan.san.length === r ? "Replicate" : "Distributed-Replicate";
+    return volumeNodes(plan, v).length === r ? "Replicate" : "Distributed-Replicate";
+}
+
+/** Each volume's bricks and replica count, as the stack outputs them (`glusterBricks`) and the next update compares. */
+export type BrickLayout = Record<string, { replica?: number; bricks: string[] }>;
+
+export function brickLayout(plan: ClusterPlan): BrickLayout {
+    return Object.fromEntries(plan.storage.volumes.map((v) => [v.name, { replica: replicaOf(plan, v), bricks: volumeBricks(plan, v) }]));
+}
+
+/** The volumes with a brick on `node`. */
+export function volumesOf(plan: ClusterPlan, node: string): string[] {
+    return plan.storage.volumes.filter((v) => volumeNodes(plan, v).includes(node)).map((v) => v.name);
+}
+
+/**
+ * Makes each brick directory, and moves aside (never deletes) one that held a
+ * brick of a volume which no longer lists it: Gluster refuses a directory that
+ * was a brick before, so a node that left a volume could not join it again.
+ * Only when glusterd answers: a brick still in a volume is never touched.
+ * `holds` (the volumes with a brick here) is in the script so that a change
+ * of membership runs it.
+ */
+export function retireStaleBricksScript(node: string, disks: number[], holds: string[]): string {
+    const lines = [`# bricks of ${node}: ${holds.join(" ") || "none"}`, `if bricks=$(gluster --mode=script volume info 2>/dev/null | sed -n 's/^Brick[0-9]*: //p'); then`];
+    for (const d of disks) {
+        const p = brickPath(d);
+        lines.push(
+            `  if [ -d ${p}/.glusterfs ] && ! grep -qxF ${q(`${node}:${p}`)} <<<"$bricks"; then old=${p}.removed-$(date +%Y%m%d%H%M%S); mv ${p} "$old"; echo "${p} was a brick of a volume that no longer has it: moved to $old"; fi`,
+        );
+    }
+    lines.push("fi", ...disks.map((d) => `mkdir -p ${brickPath(d)}`));
+    return lines.join("\n");
+}
+
+/** Per volume, the bricks the last update had (`previous`) that the plan no longer has. */
+export function bricksLeaving(previous: BrickLayout | undefined, plan: ClusterPlan): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const v of plan.storage.volumes) {
+        const leaving = (previous?.[v.name]?.bricks ?? []).filter((b) => !volumeBricks(plan, v).includes(b));
+        if (leaving.length > 0) out[v.name] = leaving;
+    }
+    return out;
+}
+
+/**
+ * Why the bricks leaving the volumes since the last update (`previous`, that
+ * update's `glusterBricks` output) cannot leave as planned; empty when they
+ * can. Data leaves a brick only by migration, which keeps every file only when
+ * a replicated volume keeps its replica count and loses whole replica sets
+ * (Gluster's sets are consecutive bricks in the volume's order).
+ */
+export function brickRemovalProblems(previous: BrickLayout | undefined, plan: ClusterPlan): string[] {
+    const problems: string[] = [];
+    for (const v of plan.storage.volumes) {
+        const before = previous?.[v.name];
+        const leaving = bricksLeaving(previous, plan)[v.name] ?? [];
+        if (before?.replica === undefined || leaving.length === 0) continue;
+        const after = replicaOf(plan, v);
+        const who = [...new Set(leaving.map((b) => b.split(":")[0]))].join(", ");
+        if (after !== before.replica) {
+            problems.push(
+                `volume ${v.name} is replica ${before.replica}; with ${who} gone it would be replica ${after}. Lowering a volume's replica count gives up copies of every file: not done by pulumi up. Keep ${who} in the volume, or set storage.volumes[${plan.storage.volumes.indexOf(v)}].replica and nodes so that whole replica sets of ${before.replica} leave`,
+            );
+            continue;
+        }
+        const sets = Array.from({ length: before.bricks.length / before.replica }, (_, i) => before.bricks.slice(i * before.replica!, (i + 1) * before.replica!));
+        const broken = sets.filter((set) => set.some((b) => leaving.includes(b)) && !set.every((b) => leaving.includes(b)));
+        if (broken.length > 0) {
+            problems.push(`volume ${v.name}: ${who} would leave part of the replica set ${broken.map((s) => s.join(" ")).join("; ")}; only whole sets of ${before.replica} bricks can leave`);
+        }
+    }
+    return problems;
 }
 
 
@@ -82,6 +159,26 @@ export function volumesScript(plan: ClusterPlan): string {
             `    g volume add-brick ${v.name} ${rep}"\${missing[@]}" >/dev/null && echo "added \${missing[*]} to ${v.name}"`,
             v.type === "distribute" ? `    g volume rebalance ${v.name} fix-layout start >/dev/null && echo "rebalancing ${v.name}"` : "    :",
             "  fi",
+            // Bricks the plan no longer has leave with their files moved to the others first
+            // (the program refused any removal that would lower a replica count).
+            "  extra=()",
+            `  for b in $have; do case " ${bricks.join(" ")} " in *" $b "*) ;; *) extra+=("$b") ;; esac; done`,
+            "  if [ ${#extra[@]} -gt 0 ]; then",
+            // The commit gives the directories a new layout, under which some moved files are
+            // no longer on their hashed brick; with lookup-optimize on, clients then do not find
+            // them (seen: ENOENT for 10 of 60 files until a rebalance). So lookups search every
+            // brick until a rebalance after the commit has put each file where it hashes.
+            `    g volume set ${v.name} cluster.lookup-optimize off >/dev/null`,
+            // Started before (an interrupted run): the status below tells.
+            `    g volume remove-brick ${v.name} "\${extra[@]}" start >/dev/null 2>&1 || true`,
+            `    for _ in $(seq 1200); do st=$(g volume remove-brick ${v.name} "\${extra[@]}" status 2>&1 || true); grep -qE 'in progress|not started|queued' <<<"$st" || break; sleep 0.5; done`,
+            `    if ! grep -q completed <<<"$st" || grep -qE 'failed|in progress|not started|queued' <<<"$st"; then echo "${v.name}: moving the files off \${extra[*]} did not complete; the bricks stay in the volume (cluster.lookup-optimize stays off):" >&2; echo "$st" >&2; exit 1; fi`,
+            `    g volume remove-brick ${v.name} "\${extra[@]}" commit >/dev/null && echo "removed \${extra[*]} from ${v.name}, its files moved to the other bricks"`,
+            `    g volume rebalance ${v.name} start >/dev/null`,
+            `    for _ in $(seq 1200); do st=$(g volume rebalance ${v.name} status 2>&1 || true); grep -qE 'in progress|not started|queued' <<<"$st" || break; sleep 0.5; done`,
+            `    if ! grep -q completed <<<"$st" || grep -qE 'failed|in progress|not started|queued' <<<"$st"; then echo "${v.name}: the rebalance after the removal did not complete (cluster.lookup-optimize stays off):" >&2; echo "$st" >&2; exit 1; fi`,
+            `    g volume reset ${v.name} cluster.lookup-optimize >/dev/null && echo "rebalanced ${v.name}"`,
+            "  fi",
             "fi",
         );
         for (const [k, val] of volumeOptions(plan, v)) {
@@ -89,6 +186,10 @@ export function volumesScript(plan: ClusterPlan): string {
         }
         lines.push(`[ "$(g volume info ${v.name} | sed -n 's/^Status: //p')" = Started ] || { g volume start ${v.name} >/dev/null && echo "started ${v.name}"; }`);
     }
+    // A node that left roles.san, its bricks gone from every volume, leaves the trusted pool.
+    lines.push(
+        `for p in $(g pool list | awk 'NR > 1 && $2 != "localhost" {print $2}'); do case " ${plan.san.map((n) => n.name).join(" ")} " in *" $p "*) ;; *) g peer detach "$p" >/dev/null && echo "detached $p from the trusted pool" ;; esac; done`,
+    );
     return lines.join("\n");
 }
 
@@ -171,7 +272,8 @@ export class GlusterVolumes extends ServiceComponent {
                         files,
                         after: [
                             "systemctl daemon-reload",
-                            ...disks.map((d) => `systemctl enable --quiet ${mountUnit(brickDir(d))}; mountpoint -q ${brickDir(d)} || { systemctl start ${mountUnit(brickDir(d))}; echo "mounted ${brickDir(d)}"; }; mkdir -p ${brickPath(d)}`),
+                            ...disks.map((d) => `systemctl enable --quiet ${mountUnit(brickDir(d))}; mountpoint -q ${brickDir(d)} || { systemctl start ${mountUnit(brickDir(d))}; echo "mounted ${brickDir(d)}"; }`),
+                            retireStaleBricksScript(san.name, disks, volumesOf(plan, san.name)),
                         ].join("\n"),
                         unit: "glusterd",
                         onChange: "restart",
@@ -186,7 +288,7 @@ export class GlusterVolumes extends ServiceComponent {
         }
         this.volumes = this.step(
             `${name}-volumes`,
-            { machine: machines[plan.san[0].name], files: [], after: volumesScript(plan), probes: volumesProbes(plan), timeoutSeconds: 300, formerParent: this },
+            { machine: machines[plan.san[0].name], files: [], after: volumesScript(plan), probes: volumesProbes(plan), timeoutSeconds: 900, formerParent: this },
             [...this.bricks, ...this.waitsFor],
         );
         const mounts = mountsStep(plan);

@@ -199,6 +199,67 @@ describe("storage and identity (GlusterFS, NIS, NFS, bond)", () => {
         }
     }, 300_000);
 
+    it("moves san3's files off gv1 before its brick leaves, readable on every node all along; refuses to break gv0's replica set", async () => {
+        const volumes = (gv0: string[] | undefined, gv1: string[] | undefined) =>
+            JSON.stringify({
+                volumes: [
+                    { name: "gv0", type: "replicate", disk: 0, mount: "/mnt/gfs-r", ...(gv0 ? { nodes: gv0 } : {}) },
+                    { name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d", ...(gv1 ? { nodes: gv1 } : {}) },
+                ],
+            });
+        const setVolumes = (v: string) => project.ok(["config", "set", "--stack", stack, "thesis-cluster:storage", v]);
+        const bricksOf = async (v: string) => (await ssh.run(out.nodes.san1, `gluster volume info ${v} | sed -n 's/^Brick[0-9]*: //p'`)).trim().split("\n");
+        // 60 files with their checksums, written from cluster2.
+        await ssh.run(out.nodes.cluster2, "mkdir -p /mnt/gfs-d/leave && cd /mnt/gfs-d/leave && for i in $(seq 60); do head -c 20000 /dev/urandom > f$i; done && sha256sum f* > /mnt/gfs-r/leave.sum");
+        const onSan3 = await count("san3", "/export/brick2/data/leave", "f");
+        expect(onSan3).toBeGreaterThan(0);
+
+        // san3 out of gv0 would make it replica 2: refused before anything changes.
+        await setVolumes(volumes(["san1", "san2"], undefined));
+        const refused = await project.pulumi(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        expect(refused.code).not.toBe(0);
+        expect(refused.stdout + refused.stderr).toContain("volume gv0 is replica 3; with san3 gone it would be replica 2");
+        expect(await bricksOf("gv0")).toEqual(san.map((n) => `${n}:/export/brick1/data`));
+
+        // san3 out of gv1: its files move to san1's and san2's bricks first. Meanwhile two
+        // readers check every file's checksum, on the writer (cluster2) and on cluster4.
+        await setVolumes(volumes(undefined, ["san1", "san2"]));
+        const preview = await project.ok(["preview", "--stack", stack]);
+        expect(preview).toContain("warning: san3:/export/brick2/data leaves volume gv1: its files move to the volume's other bricks first");
+        const reader = (node: string) =>
+            ssh.run(
+                out.nodes[node],
+                "cd /mnt/gfs-d/leave; end=$((SECONDS + 150)); n=0; bad=0; while [ $SECONDS -lt $end ] && [ ! -e /tmp/stop-reading ]; do n=$((n + 1)); " +
+                    "if ! out=$(sha256sum -c --quiet /mnt/gfs-r/leave.sum 2>&1); then bad=$((bad + 1)); echo \"$(date +%T.%N | cut -c1-12) $(echo $out | head -c 300)\"; fi; sleep 0.3; done; echo \"rounds $n failed $bad\"",
+                200_000,
+            );
+        const readers = Promise.all(["cluster2", "cluster4"].map(reader));
+        const t0 = Date.now();
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        const upSeconds = (Date.now() - t0) / 1000;
+        // Readers go on 20 s after the up, then stop.
+        await new Promise((r) => setTimeout(r, 20_000));
+        await Promise.all(["cluster2", "cluster4"].map((n) => ssh.run(out.nodes[n], "touch /tmp/stop-reading")));
+        const seen = await readers;
+        await Promise.all(["cluster2", "cluster4"].map((n) => ssh.run(out.nodes[n], "rm -f /tmp/stop-reading")));
+        expect(await bricksOf("gv1")).toEqual(["san1:/export/brick2/data", "san2:/export/brick2/data"]);
+        expect(await count("san3", "/export/brick2/data/leave", "f")).toBe(0);
+        const moved = (await count("san1", "/export/brick2/data/leave", "f")) + (await count("san2", "/export/brick2/data/leave", "f"));
+        expect(moved).toBe(60);
+        for (const [name, n] of Object.entries(out.nodes)) {
+            expect([name, (await ssh.run(n, "cd /mnt/gfs-d/leave && sha256sum -c --quiet /mnt/gfs-r/leave.sum && echo intact")).trim()]).toEqual([name, "intact"]);
+        }
+        figures.brickLeft = `san3 left gv1 (${onSan3} of 60 files on it): up ${upSeconds.toFixed(0)} s; readers on cluster2 and cluster4: ${seen.map((r) => r.trim().split("\n").pop()).join("; ")}`;
+        console.log(`brick removal: ${figures.brickLeft}\n${seen.join("\n")}`);
+        expect(seen.map((r) => r.trim())).toEqual([expect.stringMatching(/^rounds \d+ failed 0$/), expect.stringMatching(/^rounds \d+ failed 0$/)]);
+
+        // And back: san3's old brick directory is moved aside, a fresh one joins gv1.
+        await project.ok(["config", "rm", "--stack", stack, "thesis-cluster:storage"]);
+        await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        expect(await bricksOf("gv1")).toEqual(san.map((n) => `${n}:/export/brick2/data`));
+        expect((await ssh.run(out.nodes.cluster4, "cd /mnt/gfs-d/leave && sha256sum -c --quiet /mnt/gfs-r/leave.sum && echo intact")).trim()).toBe("intact");
+    }, 900_000);
+
     it("reports no changes on a second up", async () => {
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"]);
     }, 300_000);

@@ -227,7 +227,16 @@ describe("stack config", () => {
             "thesis-cluster:storage.volumes[0].replica: 2 must divide the 3 bricks of roles.san",
             'thesis-cluster:storage.volumes[1].name: "gv0" is already used by volume gv0',
             'thesis-cluster:storage.volumes[1].mount: "/mnt/a" is already used by volume gv0',
-            "thesis-cluster:storage.volumes[1].disk: 2 needs a disk 3 on every SAN node, and san1 has 2",
+            "thesis-cluster:storage.volumes[1].disk: 2 needs a disk 3 on every SAN node of the volume, and san1 has 2",
+        ]);
+        // A volume on some SAN nodes: each of roles.san, once; the replica count divides them.
+        expect(parseClusterConfig(vols([{ name: "gv0", type: "replicate", replica: 2, disk: 0, mount: "/mnt/a", nodes: ["san1", "san2"] }])).storage.volumes[0].nodes).toEqual(["san1", "san2"]);
+        expect(problems(vols([{ name: "gv0", type: "replicate", replica: 2, disk: 0, mount: "/mnt/a", nodes: ["san1", "nas", "san1", "san2"] }]))).toEqual([
+            'thesis-cluster:storage.volumes[0].nodes[1]: "nas" is not in roles.san',
+            'thesis-cluster:storage.volumes[0].nodes[2]: "san1" is listed twice',
+        ]);
+        expect(problems(vols([{ name: "gv0", type: "replicate", replica: 2, disk: 0, mount: "/mnt/a", nodes: ["san3"] }]))).toEqual([
+            "thesis-cluster:storage.volumes[0].replica: 2 is larger than the 1 bricks of the volume's nodes",
         ]);
     });
 

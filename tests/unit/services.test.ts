@@ -183,6 +183,56 @@ describe("Gluster scripts", () => {
         expect(s).toContain("g peer probe san4");
     });
 
+    const withVolumes = (volumes: object[]) => planOf({ ...stackConfig("local"), storage: { volumes }, identity: { homeBase: "/srv/home" } });
+
+    it("move the files off bricks that leave a volume before they go, and let a SAN node gone from roles.san leave the pool", () => {
+        const two = withVolumes([{ name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d", nodes: ["san1", "san2"] }]);
+        expect(g.volumeBricks(two, two.storage.volumes[0])).toEqual(["san1:/export/brick2/data", "san2:/export/brick2/data"]);
+        const s = g.volumesScript(two);
+        expect(s).toContain('for b in $have; do case " san1:/export/brick2/data san2:/export/brick2/data " in *" $b "*) ;; *) extra+=("$b") ;; esac; done');
+        // start, wait until no migration is running, commit only when it completed.
+        const start = s.indexOf('g volume remove-brick gv1 "${extra[@]}" start');
+        const wait = s.indexOf('g volume remove-brick gv1 "${extra[@]}" status');
+        const commit = s.indexOf('g volume remove-brick gv1 "${extra[@]}" commit');
+        expect([start > 0, start < wait, wait < commit]).toEqual([true, true, true]);
+        expect(s).toContain("did not complete; the bricks stay in the volume");
+        expect(s).toContain('case " san1 san2 san3 " in *" $p "*) ;; *) g peer detach "$p"');
+        expect(g.brickLayout(two)).toEqual({ gv1: { replica: undefined, bricks: ["san1:/export/brick2/data", "san2:/export/brick2/data"] } });
+    });
+
+    it("move aside a brick directory of a volume that no longer lists it, so that the node can join again; never a brick in use", () => {
+        const s = g.retireStaleBricksScript("san3", [0, 1], ["gv0"]);
+        expect(s.split("\n")[0]).toBe("# bricks of san3: gv0");
+        // Only when glusterd answers, and only a directory that was a brick and is none now.
+        expect(s).toContain("if bricks=$(gluster --mode=script volume info 2>/dev/null | sed -n 's/^Brick[0-9]*: //p'); then");
+        expect(s).toContain("if [ -d /export/brick2/data/.glusterfs ] && ! grep -qxF 'san3:/export/brick2/data' <<<\"$bricks\"; then old=/export/brick2/data.removed-");
+        expect(s).not.toMatch(/rm -rf/);
+        expect(g.volumesOf(plan, "san3")).toEqual(["gv0", "gv1"]);
+    });
+
+    it("refuse a removal that would lower a replica count or split a replica set, and allow whole sets to leave", () => {
+        const all = g.brickLayout(plan);
+        // san3 gone from gv1 (distributed): allowed; from gv0 (replica 3 over all SAN nodes): refused.
+        const gv1Two = withVolumes([
+            { name: "gv0", type: "replicate", disk: 0, mount: "/mnt/gfs-r" },
+            { name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d", nodes: ["san1", "san2"] },
+        ]);
+        expect(g.brickRemovalProblems(all, gv1Two)).toEqual([]);
+        expect(g.bricksLeaving(all, gv1Two)).toEqual({ gv1: ["san3:/export/brick2/data"] });
+        const gv0Two = withVolumes([{ name: "gv0", type: "replicate", disk: 0, mount: "/mnt/gfs-r", nodes: ["san1", "san2"] }]);
+        expect(g.brickRemovalProblems(all, gv0Two)).toEqual([
+            "volume gv0 is replica 3; with san3 gone it would be replica 2. Lowering a volume's replica count gives up copies of every file: not done by pulumi up. Keep san3 in the volume, or set storage.volumes[0].replica and nodes so that whole replica sets of 3 leave",
+        ]);
+        // Replica 2 over four bricks, two nodes kept: a whole set may leave, half of each set may not.
+        const keep = (nodes: string[]) => withVolumes([{ name: "gv0", type: "replicate", replica: 2, disk: 0, mount: "/mnt/gfs-r", nodes }]);
+        expect(g.brickRemovalProblems({ gv0: { replica: 2, bricks: ["san1:/export/brick1/data", "san2:/export/brick1/data", "san3:/export/brick1/data", "x:/export/brick1/data"] } }, keep(["san1", "san2"]))).toEqual([]);
+        expect(g.brickRemovalProblems({ gv0: { replica: 2, bricks: ["san1:/export/brick1/data", "san3:/export/brick1/data", "san2:/export/brick1/data", "x:/export/brick1/data"] } }, keep(["san1", "san2"]))).toEqual([
+            "volume gv0: san3, x would leave part of the replica set san1:/export/brick1/data san3:/export/brick1/data; san2:/export/brick1/data x:/export/brick1/data; only whole sets of 2 bricks can leave",
+        ]);
+        // A new stack, or a volume new since the last update: nothing to compare.
+        expect(g.brickRemovalProblems(undefined, gv0Two)).toEqual([]);
+    });
+
     it("format a brick disk only when it holds no filesystem, and mount volumes from fstab", () => {
         expect(g.mountUnit("/export/brick1")).toBe("export-brick1.mount");
         expect(g.mountUnit("/mnt/gfs-r")).toBe("mnt-gfs\\x2dr.mount");
