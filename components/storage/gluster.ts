@@ -111,9 +111,10 @@ export function bricksLeaving(previous: BrickLayout | undefined, plan: ClusterPl
  */
 export function brickRemovalProblems(previous: BrickLayout | undefined, plan: ClusterPlan): string[] {
     const problems: string[] = [];
+    const leavingOf = bricksLeaving(previous, plan);
     for (const v of plan.storage.volumes) {
         const before = previous?.[v.name];
-        const leaving = bricksLeaving(previous, plan)[v.name] ?? [];
+        const leaving = leavingOf[v.name] ?? [];
         if (before?.replica === undefined || leaving.length === 0) continue;
         const after = replicaOf(plan, v);
         const who = [...new Set(leaving.map((b) => b.split(":")[0]))].join(", ");
