@@ -57,57 +57,15 @@ export interface RunResult {
 }
 
 /**
- * A copy of the project in a temporary directory with its own file backend and
- * passphrase, so a test drives the real `pulumi` CLI without touching the
- * user's stacks.
+ * The `pulumi` CLI run in a project directory with a given environment: the
+ * repository itself with the user's backend (`npm run chaos`), or a
+ * TempProject.
  */
-export class TempProject {
-    readonly dir: string;
-    readonly env: NodeJS.ProcessEnv;
-
-    constructor(label: string) {
-        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `thesis-cluster-${label}-`));
-        for (const f of projectFiles) {
-            const src = path.join(root, f);
-            if (fs.existsSync(src)) {
-                fs.cpSync(src, path.join(this.dir, f), { recursive: true });
-            }
-        }
-        fs.symlinkSync(path.join(root, "node_modules"), path.join(this.dir, "node_modules"));
-        const state = path.join(this.dir, ".state");
-        fs.mkdirSync(state);
-        this.env = {
-            ...process.env,
-            PULUMI_BACKEND_URL: `file://${state}`,
-            PULUMI_CONFIG_PASSPHRASE: `e2e-${label}`,
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        };
-        delete this.env.PULUMI_CONFIG_PASSPHRASE_FILE;
-    }
-
-    /**
-     * Creates stack NAME with the whole config of the committed stack FROM
-     * (the project's topology and the stack file's keys) in its own stack
-     * file, on the test subnets when FROM is `local`, so a test may change any
-     * of it with `pulumi config set --path`.
-     */
-    async initStack(name: string, from: string): Promise<void> {
-        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), stackText(from));
-        await this.ok(["stack", "init", name]);
-    }
-
-    /** The `thesis-cluster:*` config of stack NAME's file in this copy, keyed without namespace. */
-    stackConfig(name: string): Record<string, unknown> {
-        return configOfStackFile(fs.readFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), "utf8"));
-    }
-
-    /** Creates stack NAME with the given `thesis-cluster:*` config (keys without namespace). */
-    async initStackWith(name: string, config: Record<string, unknown>): Promise<void> {
-        const doc = { config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`thesis-cluster:${k}`, v])) };
-        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), yaml.dump(doc));
-        await this.ok(["stack", "init", name]);
-    }
+export class Project {
+    constructor(
+        readonly dir: string,
+        readonly env: NodeJS.ProcessEnv,
+    ) {}
 
     /** Runs `pulumi ARGS` in the project; never throws on a non-zero exit. */
     pulumi(args: string[], timeoutMs = 600_000, stdin?: string, env: NodeJS.ProcessEnv = this.env): Promise<RunResult> {
@@ -144,6 +102,61 @@ export class TempProject {
             throw new Error(`pulumi ${args.join(" ")} exited ${r.code}${head}\n${r.stdout}\n${r.stderr}`);
         }
         return r.stdout;
+    }
+}
+
+/** The repository itself, with the environment this process has (scripts/env.sh sourced). */
+export const repository = () => new Project(root, process.env);
+
+/**
+ * A copy of the project in a temporary directory with its own file backend and
+ * passphrase, so a test drives the real `pulumi` CLI without touching the
+ * user's stacks.
+ */
+export class TempProject extends Project {
+    constructor(label: string) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `thesis-cluster-${label}-`));
+        const state = path.join(dir, ".state");
+        const env: NodeJS.ProcessEnv = {
+            ...process.env,
+            PULUMI_BACKEND_URL: `file://${state}`,
+            PULUMI_CONFIG_PASSPHRASE: `e2e-${label}`,
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        };
+        delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+        super(dir, env);
+        for (const f of projectFiles) {
+            const src = path.join(root, f);
+            if (fs.existsSync(src)) {
+                fs.cpSync(src, path.join(this.dir, f), { recursive: true });
+            }
+        }
+        fs.symlinkSync(path.join(root, "node_modules"), path.join(this.dir, "node_modules"));
+        fs.mkdirSync(state);
+    }
+
+    /**
+     * Creates stack NAME with the whole config of the committed stack FROM
+     * (the project's topology and the stack file's keys) in its own stack
+     * file, on the test subnets when FROM is `local`, so a test may change any
+     * of it with `pulumi config set --path`.
+     */
+    async initStack(name: string, from: string): Promise<void> {
+        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), stackText(from));
+        await this.ok(["stack", "init", name]);
+    }
+
+    /** The `thesis-cluster:*` config of stack NAME's file in this copy, keyed without namespace. */
+    stackConfig(name: string): Record<string, unknown> {
+        return configOfStackFile(fs.readFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), "utf8"));
+    }
+
+    /** Creates stack NAME with the given `thesis-cluster:*` config (keys without namespace). */
+    async initStackWith(name: string, config: Record<string, unknown>): Promise<void> {
+        const doc = { config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`thesis-cluster:${k}`, v])) };
+        fs.writeFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), yaml.dump(doc));
+        await this.ok(["stack", "init", name]);
     }
 
     remove(): void {
