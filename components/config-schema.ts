@@ -304,7 +304,7 @@ const condorSchema = z
             .min(10)
             .max(86400)
             .default(20)
-            .meta(doc("`JOB_DEFAULT_LEASE_DURATION`: how long a job waits for an execute node that went silent before it runs elsewhere (HTCondor: 2400)", { type: "seconds" })),
+            .meta(doc("`JOB_DEFAULT_LEASE_DURATION`: how long a job waits for an execute node that went silent before it runs elsewhere (HTCondor: 2400); `TCP_KEEPALIVE_INTERVAL` is half of it (at least 5 s), so a node that lost power is found out within the lease", { type: "seconds" })),
         drainTimeoutSeconds: z
             .number()
             .int()

@@ -79,6 +79,8 @@ export function condorConfig(plan: ClusterPlan, node: NodePlan): string | undefi
         // The negotiator matches slots heard from this recently (see the template).
         slotHeardWithin: 2 * updates + 5,
         jobLeaseSeconds: c.jobLeaseSeconds,
+        // Half the lease: a silent peer is found out while the lease still runs.
+        keepaliveSeconds: Math.max(5, Math.floor(c.jobLeaseSeconds / 2)),
         drainTimeout: c.drainTimeoutSeconds,
         centralManager: isCm,
         execute: isExecute,
@@ -107,6 +109,19 @@ export const SHARED_PORT_PROBE = `for _ in $(seq 50); do a=$(ss -Hltn 'sport = :
  * directors, which run no jobs; an execute node picks it up at its next start.
  */
 export const REBIND_SCRIPT = `if systemctl is-active --quiet condor && ss -Hltn 'sport = :9618' | awk '{print $4}' | grep -qE '^(0\.0\.0\.0|\*|\[::\]):'; then systemctl restart condor; echo "restarted condor: it listened on every address"; fi`;
+
+/**
+ * HTCondor sets a TCP connection's keepalive idle time (TCP_KEEPALIVE_INTERVAL)
+ * and five probes, but not the time between probes: the kernel's 75 s. A
+ * shadow whose execute node lost power then waited 85 s and more before its
+ * job could run elsewhere; with probes 5 s apart, the idle time and 25 s.
+ * The kernel keeps these per network namespace; systemd-sysctl applies the
+ * file at boot where /proc/sys is writable (not in a container: the probe
+ * below finds the value lost and the next `up` sets it again).
+ */
+export const KEEPALIVE_SYSCTL = { path: "/etc/sysctl.d/60-thesis-cluster-keepalive.conf", content: "# Managed by thesis-cluster (Pulumi).\nnet.ipv4.tcp_keepalive_intvl = 5\n" };
+export const KEEPALIVE_APPLY = `sysctl -q -p ${KEEPALIVE_SYSCTL.path}`;
+export const KEEPALIVE_PROBE = { script: "echo keepalive probes $(sysctl -n net.ipv4.tcp_keepalive_intvl) s apart", expect: "keepalive probes 5 s apart" };
 
 /** Whether passwords.d/POOL holds the managed key (condor_store_cred's form is deterministic). */
 export const POOL_KEY_PROBE = `${ENCODE_KEY} 2>&1; cmp -s "$new" ${POOL_PATH} && echo "pool signing key installed" || echo "pool signing key differs"; rm -f "$new"`;
@@ -142,15 +157,17 @@ export class CondorPool extends ServiceComponent {
                     { path: KEY_PATH, content: key.value, mode: "600", secret: true },
                     // condor_config_val reads the new file alone: syntax and `use` templates.
                     { path: CONFIG_PATH, content: configs.get(node)!, validate: "CONDOR_CONFIG={} condor_config_val DAEMON_LIST" },
+                    KEEPALIVE_SYSCTL,
                     ...(isCompute(plan, node) ? examples() : []),
                 ],
-                after: [POOL_KEY_SCRIPT, isCm(node) ? REBIND_SCRIPT : restart?.after].filter(Boolean).join("\n"),
+                after: [POOL_KEY_SCRIPT, KEEPALIVE_APPLY, isCm(node) ? REBIND_SCRIPT : restart?.after].filter(Boolean).join("\n"),
                 unit: "condor",
                 rollout: rolloutOf(plan, node),
                 // A restart waits for the drain: up to the jobs' retirement.
                 timeoutSeconds: restart ? drainTime + 300 : undefined,
                 probes: [
                     { script: POOL_KEY_PROBE, expect: "pool signing key installed" },
+                    KEEPALIVE_PROBE,
                     // The directors face the external network: their daemons listen on the internal address only.
                     ...(isCm(node) ? [{ script: SHARED_PORT_PROBE, expect: `condor listens on ${node.address}:9618` }] : []),
                 ],

@@ -1,6 +1,7 @@
 import { hostNames } from "../../components/backends";
 import { clusterOf, jobTimes, matchLogs, myjobIdeal, negotiatorProcesses as negotiators, waitForJobs } from "./condor";
-import { childrenOf, nspawnPid } from "./host";
+import { crash } from "./chaos";
+import { nspawnPid } from "./host";
 import { sleep, until } from "./probe";
 import { TempProject } from "./project";
 import { NodeOutput, Ssh } from "./ssh";
@@ -22,10 +23,8 @@ describe("HTCondor pool (tests 5.4)", () => {
     const figures: Record<string, string> = {};
     // jordi, a NIS user, works on cluster2, the submit node of these tests.
     const asJordi = (script: string, timeoutMs = 60_000) => ssh.runAs(out.nodes.cluster2, "jordi", script, timeoutMs);
-    const kill = (machine: string) => {
-        const pid = nspawnPid(names.stateDir, machine)!;
-        for (const p of [...childrenOf(pid), pid]) process.kill(p, "SIGKILL");
-    };
+    // As in a power cut: links down, then init and systemd-nspawn killed (see crash()).
+    const kill = (machine: string) => crash(names.stateDir, machine);
     const up = () => project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 900_000);
 
     beforeAll(async () => {
@@ -153,7 +152,7 @@ describe("HTCondor pool (tests 5.4)", () => {
         let killedAt = 0;
         const start = Date.now();
         const { seconds } = await runJobs("killed", ["myprog", "myjob.condor"], "myjob.condor", async (cluster) => {
-            // Once cluster4 runs one of them, it dies (no halt: init and systemd-nspawn killed).
+            // Once cluster4 runs one of them, it dies (no halt, no word to its peers).
             await until(async () => (await asJordi(`condor_q ${cluster} -run -af RemoteHost`)).includes("cluster4"), 120_000, 200);
             await sleep(500);
             kill("cluster4");
