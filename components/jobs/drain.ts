@@ -34,7 +34,8 @@ function requestDrain(node: NodePlan, reason: string, extra = ""): string[] {
  * The delete script of `drain-<node>`: drains the node and waits until no job
  * runs there and its own schedd holds none (they would go with the machine).
  * Running jobs are HTCondor's to end by their retirement; jobs still queued
- * at `seconds` (plus slack) stop the removal, with what to do.
+ * at `seconds` (plus slack) stop the removal, with what to do. Then the users
+ * still logged in there get until the same deadline (sessionsEndScript).
  */
 export function drainBeforeRemovalScript(node: NodePlan, seconds: number): string {
     return [
@@ -54,6 +55,30 @@ export function drainBeforeRemovalScript(node: NodePlan, seconds: number): strin
         "  sleep 1",
         "done",
         `echo "${node.name} drained in $((SECONDS - t0)) s: no job runs there, its queue is empty"`,
+        sessionsEndScript(node),
+    ].join("\n");
+}
+
+/**
+ * After the drain: users still logged in on the node (processes of a uid from
+ * 1000 up) are told with `wall` to log in again through the front door, and
+ * waited for until $deadline; sessions still open then end with the machine,
+ * and the step says whose. HAProxy sends no new session there already.
+ */
+export function sessionsEndScript(node: NodePlan): string {
+    return [
+        `users() { ps -eo uid=,user= | awk '$1 >= 1000 && $1 < 65534 { n[$2]++ } END { for (u in n) printf "%s%s (%d processes)", sep, u, n[u]; sep = ", " }'; }`,
+        "told=0",
+        'while who=$(users); [ -n "$who" ]; do',
+        "  if [ $told = 0 ]; then",
+        `    echo ${q(`${node.name} is leaving the cluster: save your work, log out, and log in again through the front door.`)} "It goes in $((deadline - SECONDS)) s at the latest." | wall 2>/dev/null || true`,
+        `    echo "${node.name}: waiting for the sessions of $who to end (told with wall)"; told=1`,
+        "  fi",
+        `  if [ $SECONDS -ge $deadline ]; then echo "${node.name}: the sessions of $who end with the machine, $((SECONDS - t0)) s after the drain began"; break; fi`,
+        "  sleep 1",
+        "done",
+        `[ $told = 1 ] && [ -z "$(users)" ] && echo "${node.name}: every session ended after $((SECONDS - t0)) s"`,
+        "true",
     ].join("\n");
 }
 

@@ -280,6 +280,8 @@ describe("HTCondor pool (tests 5.4)", () => {
         const cfg = project.stackConfig(stack) as { nodes: { name: string }[]; roles: { compute: string[] } };
         await project.ok(["config", "rm", "--stack", stack, "--path", `roles.compute[${cfg.roles.compute.indexOf("cluster5")}]`]);
         await project.ok(["config", "rm", "--stack", stack, "--path", `nodes[${cfg.nodes.findIndex((n) => n.name === "cluster5")}]`]);
+        // jordi is logged in there too, in a session that ends by itself 45 s from now.
+        await ssh.run(out.nodes.cluster5, `setsid runuser -l jordi -c 'sleep 45; echo ended > ~/drain/session.done' </dev/null >/dev/null 2>&1 &`);
         const preview = await project.ok(["preview", "--stack", stack]);
         expect(preview).toMatch(/warning: cluster5 leaves roles\.compute: it is drained first/);
         expect(preview).toMatch(/^ *- +cluster:remote:Command +drain-cluster5 +delete/m);
@@ -288,6 +290,10 @@ describe("HTCondor pool (tests 5.4)", () => {
         const upSeconds = (Date.now() - t0) / 1000;
         const drained = output.match(/cluster5 drained in (\d+) s: no job runs there, its queue is empty/);
         expect(drained).not.toBeNull();
+        // The session was waited for, not cut.
+        expect(output).toMatch(/cluster5: waiting for the sessions of jordi \(\d+ processes\) to end \(told with wall\)/);
+        expect(output).toMatch(/cluster5: every session ended after \d+ s/);
+        expect((await asJordi("cat ~/drain/session.done")).trim()).toBe("ended");
         await waitForJobs(ssh, out.nodes.cluster2, "jordi", "~/drain", "drain.log", cluster, 600);
         expect(await jobEvents("drain", "drain.log")).toEqual({ started: 12, ended: 12, interrupted: [] });
         const ran = (await asJordi("cd ~/drain && grep -l 'Sleep of 30 seconds finished' out.* | wc -l; grep -h \"^I'm process id\" out.* | sed 's/.* //' | sort | uniq -c")).trim();
@@ -297,7 +303,7 @@ describe("HTCondor pool (tests 5.4)", () => {
         expect((await ssh.run(out.nodes.cluster1, "grep -c cluster5 /etc/haproxy/haproxy.cfg || true")).trim()).toBe("0");
         expect((await asJordi(`condor_status -constraint 'SlotType =!= "Dynamic"' -af Machine`)).trim().split("\n").sort()).toEqual(compute.filter((c) => c !== "cluster5").map((c) => `${c}.cluster`));
         expect(nspawnPid(names.stateDir, "cluster5")).toBeUndefined();
-        figures.drain = `cluster5 left roles.compute while running a 30 s job: up ${upSeconds.toFixed(0)} s, of which the drain ${drained![1]} s; 12 of 12 jobs started once and ended, none interrupted (per node: ${ran.split("\n").slice(1).join(", ").replace(/\s+/g, " ")})`;
+        figures.drain = `cluster5 left roles.compute while running a 30 s job and with jordi logged in for 45 s: up ${upSeconds.toFixed(0)} s, of which the drain ${drained![1]} s, ${output.match(/every session ended after (\d+) s/)?.[1]} s until the session ended; 12 of 12 jobs started once and ended, none interrupted (per node: ${ran.split("\n").slice(1).join(", ").replace(/\s+/g, " ")})`;
         console.log(`drain: ${figures.drain}`);
     }, 1_200_000);
 

@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { condorConfig, hadTiming } from "../../components/jobs/condor";
-import { restartDrainedScripts, STARTD_RESTART_KNOBS } from "../../components/jobs/drain";
+import { restartDrainedScripts, sessionsEndScript, STARTD_RESTART_KNOBS } from "../../components/jobs/drain";
+import { spawnSync } from "child_process";
 import { installScript, mosixMap } from "../../components/jobs/mosix";
 import { computeLeaving } from "../../components/previous";
 import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, registered, useStackConfig } from "./mocks";
@@ -34,6 +35,36 @@ describe("HTCondor pool config", () => {
         const short = planOf({ ...stackConfig("local"), condor: { drainTimeoutSeconds: 90 } });
         expect(condorConfig(short, short.at("cluster3"))).toContain("isUndefined(CheckpointExitCode), 90, 0)");
         expect(condorConfig(plan, node("cluster1"))).not.toContain("MAXJOBRETIREMENTTIME");
+    });
+
+    /** Runs sessionsEndScript with `ps` answering `calls` times with a user's processes, then with root's only; `wall` recorded. */
+    function sessionsEnd(calls: number, deadlineIn: number): { out: string; wall: string } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sessions-"));
+        try {
+            fs.writeFileSync(path.join(dir, "left"), String(calls));
+            const ps = `#!/bin/bash\nn=$(cat ${dir}/left)\necho "    0 root"\nif [ "$n" -gt 0 ]; then echo "$((n - 1))" >${dir}/left; printf ' 2001 jordi\\n 2001 jordi\\n 65534 nobody\\n'; fi\n`;
+            fs.writeFileSync(path.join(dir, "ps"), ps, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "wall"), `#!/bin/bash\ncat >>${dir}/wall.txt\n`, { mode: 0o755 });
+            const script = `t0=$SECONDS; deadline=$((SECONDS + ${deadlineIn}))\n${sessionsEndScript(node("cluster5"))}`;
+            const r = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, timeout: 20_000 });
+            expect(r.status).toBe(0);
+            const wall = fs.existsSync(path.join(dir, "wall.txt")) ? fs.readFileSync(path.join(dir, "wall.txt"), "utf8") : "";
+            return { out: r.stdout, wall };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it("tells users still logged in on a leaving node, once, and waits for their sessions up to the drain's deadline", () => {
+        const ended = sessionsEnd(2, 60);
+        expect(ended.out).toMatch(/^cluster5: waiting for the sessions of jordi \(2 processes\) to end \(told with wall\)\ncluster5: every session ended after \d+ s\n$/);
+        expect(ended.wall).toMatch(/^cluster5 is leaving the cluster: save your work, log out, and log in again through the front door\. It goes in (59|60) s at the latest\.\n$/);
+        // Past the deadline: said whose sessions go with the machine.
+        const cut = sessionsEnd(100, 0);
+        expect(cut.out).toMatch(/cluster5: the sessions of jordi \(2 processes\) end with the machine, \d+ s after the drain began\n$/);
+        expect(cut.wall).not.toBe("");
+        // Nobody logged in: nothing said, nobody told.
+        expect(sessionsEnd(0, 60)).toEqual({ out: "", wall: "" });
     });
 
     it("restarts a startd whose slots change only after draining it; other changes are a reconfig", () => {
