@@ -86,11 +86,11 @@ func (a CommandArgs) apply(ctx context.Context, script string) (CommandState, er
 	state := CommandState{CommandArgs: a}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout())
 	defer cancel()
-	client, err := Dial(ctx, a.Connection, a.timeout())
+	client, release, err := Acquire(ctx, a.Connection, a.timeout())
 	if err != nil {
 		return state, fmt.Errorf("connecting to %s: %w", a.Connection.Host, err)
 	}
-	defer client.Close()
+	defer release()
 	for _, u := range a.Uploads {
 		if err := upload(ctx, client, u.Source, u.Path); err != nil {
 			return state, fmt.Errorf("on %s: %w", a.Connection.Host, err)
@@ -162,12 +162,12 @@ func (Command) Delete(ctx context.Context, req infer.DeleteRequest[CommandState]
 	}
 	dctx, cancel := context.WithTimeout(ctx, a.timeout())
 	defer cancel()
-	client, err := Dial(dctx, a.Connection, 20*time.Second)
+	client, release, err := Acquire(dctx, a.Connection, 20*time.Second)
 	if err != nil {
 		p.GetLogger(ctx).Warningf("%s unreachable, its delete script was not run: %v", a.Connection.Host, err)
 		return infer.DeleteResponse{}, nil
 	}
-	defer client.Close()
+	defer release()
 	res, err := Run(dctx, client, a.Delete)
 	if err != nil {
 		return infer.DeleteResponse{}, fmt.Errorf("delete on %s: %w", a.Connection.Host, err)
@@ -205,11 +205,11 @@ func driftOf(ctx context.Context, a CommandArgs, recorded string) (bool, string)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	// One attempt: a machine that is down is drift, not something to wait for.
-	client, err := Dial(ctx, a.Connection, 0)
+	client, release, err := Acquire(ctx, a.Connection, 0)
 	if err != nil {
 		return true, "machine unreachable: " + err.Error()
 	}
-	defer client.Close()
+	defer release()
 	now, err := observe(ctx, client, a.Check)
 	if err != nil {
 		return true, "check failed: " + err.Error()

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,9 +25,13 @@ import (
 // one client key, runs "exec" requests with /bin/sh on this host, and forwards
 // "direct-tcpip" channels, so it can serve as a jump host.
 type testServer struct {
-	addr    string
-	hostKey string // authorized_keys line
-	execs   []string
+	addr     string
+	hostKey  string // authorized_keys line
+	execs    []string
+	accepted atomic.Int32
+	// conns are the server ends of the connections, to cut them in a test.
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
 func newTestServer(t *testing.T, clientPub string) *testServer {
@@ -63,6 +69,10 @@ func newTestServer(t *testing.T, clientPub string) *testServer {
 			if err != nil {
 				return
 			}
+			s.accepted.Add(1)
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
 			go s.serve(c, cfg)
 		}
 	}()
@@ -114,7 +124,9 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		}
 		var payload struct{ Command string }
 		_ = ssh.Unmarshal(req.Payload, &payload)
+		s.mu.Lock()
 		s.execs = append(s.execs, payload.Command)
+		s.mu.Unlock()
 		_ = req.Reply(true, nil)
 		cmd := exec.Command("/bin/sh", "-c", payload.Command)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = ch, ch, ch.Stderr()
