@@ -60,6 +60,19 @@ export function glusterType(plan: ClusterPlan, v: VolumeSpec): string {
     return volumeNodes(plan, v).length === r ? "Replicate" : "Distributed-Replicate";
 }
 
+/**
+ * Shell that waits (up to 10 min) for a Gluster task whose `status` command is
+ * given to leave "in progress", then fails with `failure` and the status
+ * unless the task completed.
+ */
+function untilTaskEnds(status: string, failure: string): string[] {
+    const running = "'in progress|not started|queued'";
+    return [
+        `    for _ in $(seq 1200); do st=$(${status} 2>&1 || true); grep -qE ${running} <<<"$st" || break; sleep 0.5; done`,
+        `    if ! grep -q completed <<<"$st" || grep -qE 'failed|in progress|not started|queued' <<<"$st"; then echo "${failure}" >&2; echo "$st" >&2; exit 1; fi`,
+    ];
+}
+
 /** Each volume's bricks and replica count, as the stack outputs them (`glusterBricks`) and the next update compares. */
 export type BrickLayout = Record<string, { replica?: number; bricks: string[] }>;
 
@@ -172,12 +185,10 @@ export function volumesScript(plan: ClusterPlan): string {
             `    g volume set ${v.name} cluster.lookup-optimize off >/dev/null`,
             // Started before (an interrupted run): the status below tells.
             `    g volume remove-brick ${v.name} "\${extra[@]}" start >/dev/null 2>&1 || true`,
-            `    for _ in $(seq 1200); do st=$(g volume remove-brick ${v.name} "\${extra[@]}" status 2>&1 || true); grep -qE 'in progress|not started|queued' <<<"$st" || break; sleep 0.5; done`,
-            `    if ! grep -q completed <<<"$st" || grep -qE 'failed|in progress|not started|queued' <<<"$st"; then echo "${v.name}: moving the files off \${extra[*]} did not complete; the bricks stay in the volume (cluster.lookup-optimize stays off):" >&2; echo "$st" >&2; exit 1; fi`,
+            ...untilTaskEnds(`g volume remove-brick ${v.name} "\${extra[@]}" status`, `${v.name}: moving the files off \${extra[*]} did not complete; the bricks stay in the volume (cluster.lookup-optimize stays off):`),
             `    g volume remove-brick ${v.name} "\${extra[@]}" commit >/dev/null && echo "removed \${extra[*]} from ${v.name}, its files moved to the other bricks"`,
             `    g volume rebalance ${v.name} start >/dev/null`,
-            `    for _ in $(seq 1200); do st=$(g volume rebalance ${v.name} status 2>&1 || true); grep -qE 'in progress|not started|queued' <<<"$st" || break; sleep 0.5; done`,
-            `    if ! grep -q completed <<<"$st" || grep -qE 'failed|in progress|not started|queued' <<<"$st"; then echo "${v.name}: the rebalance after the removal did not complete (cluster.lookup-optimize stays off):" >&2; echo "$st" >&2; exit 1; fi`,
+            ...untilTaskEnds(`g volume rebalance ${v.name} status`, `${v.name}: the rebalance after the removal did not complete (cluster.lookup-optimize stays off):`),
             `    g volume reset ${v.name} cluster.lookup-optimize >/dev/null && echo "rebalanced ${v.name}"`,
             "  fi",
             "fi",
