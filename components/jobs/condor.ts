@@ -38,12 +38,28 @@ export function examples(): ManagedFile[] {
 /**
  * HAD_CONNECTION_TIMEOUT for the central manager at `index` of `managers`, and
  * the step interval HAD derives from it ((timeout x 2 x managers + 1) x 2 s,
- * condor_had's StateMachine). Timeouts differ by manager so that no two HADs
- * keep sending to each other at the same moments (see the config template).
+ * condor_had's StateMachine; it sends twice per step). Timeouts differ by
+ * manager so that no two HADs keep sending to each other at the same moments
+ * (see the config template). A backup takes over two or three of its own steps
+ * after the primary's last message, so the first backup gets the shortest
+ * timeout (1 s). The primary gets 2 s: its messages (one per half step) must
+ * still reach every backup within each of the backup's steps, or a backup
+ * would hold an election while the primary lives (hadAliveMargin).
  */
 export function hadTiming(managers: number, index: number): { hadTimeout: number; hadCycle: number } {
-    const hadTimeout = 2 + Math.max(index, 0);
+    const hadTimeout = index <= 0 ? 2 : index === 1 ? 1 : index + 1;
     return { hadTimeout, hadCycle: (hadTimeout * 2 * managers + 1) * 2 };
+}
+
+/**
+ * Seconds by which each backup's step outlasts the interval between the
+ * primary's messages (half the primary's step): the smallest over the backups.
+ * Positive means every step of every backup hears the primary at least once.
+ */
+export function hadAliveMargin(managers: number): number {
+    const primarySends = hadTiming(managers, 0).hadCycle / 2;
+    const backups = Array.from({ length: managers - 1 }, (_, i) => hadTiming(managers, i + 1).hadCycle);
+    return Math.min(...backups) - primarySends;
 }
 
 /** Seconds between a startd's ad updates: UPDATE_INTERVAL when tuned, HTCondor's default (300) otherwise. */

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { condorConfig, hadTiming } from "../../components/jobs/condor";
+import { condorConfig, hadAliveMargin, hadTiming } from "../../components/jobs/condor";
 import { restartDrainedScripts, sessionsEndScript, STARTD_RESTART_KNOBS } from "../../components/jobs/drain";
 import { spawnSync } from "child_process";
 import { installScript, mosixMap } from "../../components/jobs/mosix";
@@ -80,14 +80,23 @@ describe("HTCondor pool config", () => {
         expect(computeLeaving(undefined, ["cluster2"])).toEqual([]);
     });
 
-    it("gives each central manager's HAD its own timeout and cycle, the primary's the shortest", () => {
+    it("gives each central manager's HAD its own timeout and cycle, the backup's the shortest", () => {
         const timeout = (n: string) => Number(condorConfig(plan, node(n))!.match(/^HAD_CONNECTION_TIMEOUT = (\d+)$/m)![1]);
         expect(timeout("cluster1")).toBe(2);
-        expect(timeout("master2")).toBe(3);
+        expect(timeout("master2")).toBe(1);
         // condor_had: step interval (timeout x 2 x managers + 1) x 2.
         expect(hadTiming(2, 0)).toEqual({ hadTimeout: 2, hadCycle: 18 });
-        expect(hadTiming(2, 1)).toEqual({ hadTimeout: 3, hadCycle: 26 });
-        expect(condorConfig(plan, node("master2"))).toContain("Here: 3 s, a step every 26 s.");
+        expect(hadTiming(2, 1)).toEqual({ hadTimeout: 1, hadCycle: 10 });
+        expect(condorConfig(plan, node("master2"))).toContain("Here: 1 s, a step every 10 s.");
+    });
+
+    it("has every backup hear the primary within each of its steps, and no two managers share a cycle", () => {
+        for (const managers of [2, 3, 4, 5]) {
+            // The primary sends every half step of its own; each backup's step is longer.
+            expect(hadAliveMargin(managers)).toBeGreaterThan(0);
+            const cycles = Array.from({ length: managers }, (_, i) => hadTiming(managers, i).hadCycle);
+            expect(new Set(cycles).size).toBe(managers);
+        }
     });
 
     it("has the negotiator match only slots heard from within two update intervals", () => {
