@@ -142,10 +142,13 @@ export function applyScript(files: FileToPut[], args: ResolvedArgs): string {
         const how = args.onChange ?? "reload";
         lines.push(
             `systemctl enable --quiet ${u}`,
-            `if ! systemctl is-active --quiet ${u}; then systemctl restart ${u}; echo "started ${args.unit}";`,
-            `elif [ $changed = 1 ]; then systemctl ${how === "reload" ? "reload-or-restart" : "restart"} ${u}; echo "${how === "reload" ? "reloaded" : "restarted"} ${args.unit}"; fi`,
-            // A reload returns before the unit is settled; the check must see it settled.
-            `for _ in $(seq 100); do case $(systemctl is-active ${u}) in activating|reloading|deactivating|refreshing) sleep 0.1 ;; *) break ;; esac; done`,
+            `touched=0`,
+            `if ! systemctl is-active --quiet ${u}; then systemctl restart ${u}; echo "started ${args.unit}"; touched=1`,
+            `elif [ $changed = 1 ]; then systemctl ${how === "reload" ? "reload-or-restart" : "restart"} ${u}; echo "${how === "reload" ? "reloaded" : "restarted"} ${args.unit}"; touched=1; fi`,
+            // A reload returns before the unit is settled, and a Type=notify daemon
+            // (sshd) may say RELOADING=1 only after it: the check must see the unit
+            // settled, so it is watched until it has been active for 0.3 s.
+            `if [ $touched = 1 ]; then n=0; for _ in $(seq 100); do case $(systemctl is-active ${u}) in activating|reloading|deactivating|refreshing) n=0 ;; *) n=$((n + 1)); [ $n -ge 3 ] && break ;; esac; sleep 0.1; done; fi`,
         );
     }
     return lines.join("\n") + "\n";
