@@ -11,11 +11,10 @@
  * then kills its systemd-nspawn and init (see crash()), found by the stack's
  * state directory, so nothing but the stack's own machines is touched.
  */
-import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import { hostNames } from "../../components/backends";
 import { clusterOf, waitForJobs } from "./condor";
-import { childrenOf, nspawnPid } from "./host";
+import { crash, nspawnPid } from "./host";
 import { addressesOf, sleep, sshGreets, until } from "./probe";
 import { Project } from "./project";
 import { frontDoorKnownHosts, NodeOutput, Ssh } from "./ssh";
@@ -200,24 +199,6 @@ interface Outputs {
     sshFrontDoor: { host: string; port: number };
     glusterBricks: Record<string, { bricks: string[]; replica?: number }>;
     glusterVolumes: Record<string, string>;
-}
-
-/**
- * A machine of the local backend dies as in a power cut: its links go down
- * first, then its systemd-nspawn and init are killed. Killed alone, the
- * kernel would close the machine's TCP connections as its processes die, and
- * its peers (Gluster clients, HAProxy, shadows) would learn of the death at
- * once from the FIN or RST; a machine that loses power says nothing, and its
- * peers find out by their timeouts.
- */
-export function crash(stateDir: string, machine: string): void {
-    const pid = nspawnPid(stateDir, machine);
-    const init = pid === undefined ? undefined : childrenOf(pid)[0];
-    if (pid === undefined || init === undefined) throw new Error(`${machine} is not running`);
-    const inMachine = (...args: string[]) => execFileSync("nsenter", ["-t", String(init), "-n", "ip", ...args], { encoding: "utf8" });
-    const links = (JSON.parse(inMachine("-j", "link", "show")) as { ifname: string }[]).map((l) => l.ifname).filter((l) => l !== "lo");
-    for (const l of links) inMachine("link", "set", l, "down");
-    for (const p of [init, pid]) process.kill(p, "SIGKILL");
 }
 
 /** A stack that cannot be run against: what is wrong and what to do, without a stack trace. */

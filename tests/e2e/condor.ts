@@ -99,3 +99,47 @@ export async function waitForJobs(ssh: Ssh, submitNode: NodeOutput, user: string
         throw new Error(`cluster ${cluster} not done after ${seconds} s: ${(e as Error).message.split("\n")[0]}\n${report}`);
     }
 }
+
+/** Where a finished cluster's jobs spent their time, in seconds (means over its jobs, from HTCondor's own whole-second clock). */
+export interface JobPhases {
+    jobs: number;
+    /** Shadow start to the job's executable starting (input transfer, starter set-up). */
+    startToExecute: number;
+    /** The executable's run (until its output transfer began, or its end). */
+    execute: number;
+    /** Output transfer to the job's completion. */
+    transferOut: number;
+    /** On the same slot: one job's completion to the next one's shadow start. */
+    gapOnSlot: number;
+}
+
+/** Reads a finished cluster's per-job phases from condor_history on its submit node. */
+export async function jobPhases(ssh: Ssh, submitNode: NodeOutput, cluster: number): Promise<JobPhases> {
+    const attrs = ["JobCurrentStartDate", "JobCurrentStartExecutingDate", "JobCurrentStartTransferOutputDate", "CompletionDate", "LastRemoteHost"];
+    const rows = (await ssh.run(submitNode, `condor_history ${cluster} -af ${attrs.join(" ")}`))
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/\s+/))
+        .map(([start, exec, out, done, slot]) => ({ start: Number(start), exec: Number(exec), out: Number(out), done: Number(done), slot }));
+    const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+    const known = (x: number) => Number.isFinite(x) && x > 0;
+    const gaps: number[] = [];
+    const bySlot = new Map<string, typeof rows>();
+    for (const r of rows) bySlot.set(r.slot, [...(bySlot.get(r.slot) ?? []), r]);
+    for (const jobs of bySlot.values()) {
+        jobs.sort((a, b) => a.start - b.start);
+        for (let i = 1; i < jobs.length; i++) gaps.push(jobs[i].start - jobs[i - 1].done);
+    }
+    const execEnd = (r: (typeof rows)[number]) => (known(r.out) ? r.out : r.done);
+    return {
+        jobs: rows.length,
+        startToExecute: mean(rows.filter((r) => known(r.exec)).map((r) => r.exec - r.start)),
+        execute: mean(rows.filter((r) => known(r.exec)).map((r) => execEnd(r) - r.exec)),
+        transferOut: mean(rows.filter((r) => known(r.out)).map((r) => r.done - r.out)),
+        gapOnSlot: mean(gaps),
+    };
+}
+
+export const formatPhases = (p: JobPhases) =>
+    `per job (mean of ${p.jobs}): start to executing ${p.startToExecute.toFixed(2)} s, executing ${p.execute.toFixed(2)} s, ` +
+    `output transfer ${Number.isFinite(p.transferOut) ? p.transferOut.toFixed(2) + " s" : "none"}, completion to the next start on its slot ${p.gapOnSlot.toFixed(2)} s`;

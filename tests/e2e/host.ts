@@ -1,5 +1,5 @@
 /** Looks at this host's side of a local stack: links, namespaces, mounts, loops, processes. */
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 
 /**
@@ -87,6 +87,49 @@ export function nspawnPid(stateDir: string, machine: string): number | undefined
 /** The direct children of a process (for systemd-nspawn: the guest's init). */
 export function childrenOf(pid: number): number[] {
     return lines("ps", ["-o", "pid=", "--ppid", String(pid)], 1).map((l) => Number(l.trim()));
+}
+
+/**
+ * A machine of the local backend dies as in a power cut: its links go down
+ * first, then its systemd-nspawn and init are killed. Killed alone, the
+ * kernel would close the machine's TCP connections as its processes die, and
+ * its peers (Gluster clients, HAProxy, shadows) would learn of the death at
+ * once from the FIN or RST; a machine that loses power says nothing, and its
+ * peers find out by their timeouts.
+ */
+export function crash(stateDir: string, machine: string): void {
+    const pid = nspawnPid(stateDir, machine);
+    const init = pid === undefined ? undefined : childrenOf(pid)[0];
+    if (pid === undefined || init === undefined) throw new Error(`${machine} is not running`);
+    const inMachine = (...args: string[]) => execFileSync("nsenter", ["-t", String(init), "-n", "ip", ...args], { encoding: "utf8" });
+    const links = (JSON.parse(inMachine("-j", "link", "show")) as { ifname: string }[]).map((l) => l.ifname).filter((l) => l !== "lo");
+    for (const l of links) inMachine("link", "set", l, "down");
+    for (const p of [init, pid]) process.kill(p, "SIGKILL");
+}
+
+/**
+ * What each running machine of a local stack holds in memory: the proportional
+ * set size (PSS, MiB) summed over the processes in its PID namespace, so pages
+ * the machines share (the base image's programs) are split between them.
+ */
+export function machinesPss(stateDir: string, machines: string[]): Record<string, number> {
+    const pss = (pid: number) => {
+        try {
+            const m = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").match(/^Pss:\s+(\d+) kB/m);
+            return m ? Number(m[1]) / 1024 : 0;
+        } catch {
+            return 0; // ended meanwhile
+        }
+    };
+    return Object.fromEntries(
+        machines.map((m) => {
+            const pid = nspawnPid(stateDir, m);
+            const init = pid === undefined ? undefined : childrenOf(pid)[0];
+            const ns = init === undefined ? undefined : pidNamespace(init);
+            if (ns === undefined) throw new Error(`${m} is not running`);
+            return [m, processesIn([ns]).reduce((sum, p) => sum + pss(p), 0)];
+        }),
+    );
 }
 
 /** A wall-clock timer whose readings go to the test log. */
