@@ -68,7 +68,9 @@ export function glusterType(plan: ClusterPlan, v: VolumeSpec): string {
 function untilTaskEnds(status: string, failure: string): string[] {
     const running = "'in progress|not started|queued'";
     return [
-        `    for _ in $(seq 1200); do st=$(${status} 2>&1 || true); grep -qE ${running} <<<"$st" || break; sleep 0.5; done`,
+        // A status command that fails is asked again: right after a start, glusterd may not
+        // have the task on every node yet (seen once in CI: "Brick ops failed on san2").
+        `    for _ in $(seq 1200); do if st=$(${status} 2>&1); then grep -qE ${running} <<<"$st" || break; else st="$st (the status command failed)"; fi; sleep 0.5; done`,
         `    if ! grep -q completed <<<"$st" || grep -qE 'failed|in progress|not started|queued' <<<"$st"; then echo "${failure}" >&2; echo "$st" >&2; exit 1; fi`,
     ];
 }
