@@ -112,7 +112,7 @@ async function bench(o: BenchOptions, rows: Row[]): Promise<void> {
             const memBefore = memAvailableMiB();
             const cold = await time(() => up());
             const memTaken = memBefore - memAvailableMiB();
-            let out = await outputs();
+            const out = await outputs();
             const ssh = new Ssh(out.adminPrivateKey, out.nodes, frontDoorKnownHosts(out.sshFrontDoor, out.nodes, Object.keys(out.nodes).filter((n) => out.nodes[n].role === "compute")));
             try {
                 const cluster2 = () => out.nodes.cluster2;
@@ -120,17 +120,16 @@ async function bench(o: BenchOptions, rows: Row[]): Promise<void> {
                 /** Every slot listed and one negotiator, on cluster1: a settled pool. */
                 const settled = async () => {
                     const { slots } = myjobIdeal(out.condorPool.executeSlots);
-                    const t = await until(async () => (await jordi("condor_status -af Name | wc -l")).trim() === String(slots), 600_000, 1000);
+                    await until(async () => (await jordi("condor_status -af Name | wc -l")).trim() === String(slots), 600_000, 1000);
                     await until(async () => (await negotiatorProcesses(ssh, out.nodes)) === "cluster1:1 master2:0", 300_000, 1000);
-                    return t;
                 };
                 progress("waiting for the pool to settle");
                 await settled();
-                const pss = machinesPss(names.stateDir, Object.keys(out.nodes));
-                const perMachine = Object.values(pss).reduce((a, b) => a + b, 0) / Object.keys(pss).length;
-                const heaviest = Object.entries(pss).sort((a, b) => b[1] - a[1])[0];
 
                 if (o.only.has("lifecycle")) {
+                    const pss = machinesPss(names.stateDir, Object.keys(out.nodes));
+                    const perMachine = Object.values(pss).reduce((a, b) => a + b, 0) / Object.keys(pss).length;
+                    const heaviest = Object.entries(pss).sort((a, b) => b[1] - a[1])[0];
                     rows.push({ what: `cold up, every service ${at}`, value: cold, unit: "s", goal: goals && { op: "<", value: goals.coldUp } });
                     const noopUps: number[] = [];
                     const previews: number[] = [];
@@ -319,21 +318,21 @@ async function bench(o: BenchOptions, rows: Row[]): Promise<void> {
                         samples.job.push((await jobTimes(ssh, via2(out.nodes.cluster2), job)).firstStartAt - t0 / 1000);
                         await up();
                         // cluster1 back: its HAD takes the negotiator again; both run until master2's next step hears it.
-                        let first: number | undefined;
-                        let last: number | undefined;
+                        let bothFrom: number | undefined;
+                        let bothUntil: number | undefined;
                         await until(
                             async () => {
                                 const now = await negotiatorProcesses(ssh, out.nodes);
                                 if (now === "cluster1:1 master2:1") {
-                                    first ??= Date.now();
-                                    last = Date.now();
+                                    bothFrom ??= Date.now();
+                                    bothUntil = Date.now();
                                 }
                                 return now === "cluster1:1 master2:0";
                             },
                             300_000,
                             500,
                         );
-                        samples.both.push(first === undefined ? 0 : (last! - first) / 1000);
+                        samples.both.push(bothFrom === undefined ? 0 : (bothUntil! - bothFrom) / 1000);
                     }
                     const worst = (xs: number[]) => ({ value: Math.max(...xs), how: `worst of ${xs.length}`, samples: xs });
                     rows.push({ what: "HAD: master2's negotiator running after cluster1's power cut", unit: "s", ...worst(samples.running), note: "its process, polled every 0.25 s" });
@@ -347,7 +346,6 @@ async function bench(o: BenchOptions, rows: Row[]): Promise<void> {
                         note: "the primary takes the negotiator again (HAD_USE_PRIMARY) and master2 stops its own at its next step; first to last sighting, polled every 0.5 s",
                     });
                 }
-                out = await outputs();
             } finally {
                 ssh.remove();
             }

@@ -1,7 +1,6 @@
 import { hostNames } from "../../components/backends";
 import { clusterOf, jobTimes, matchLogs, myjobIdeal, negotiatorProcesses as negotiators, waitForJobs } from "./condor";
-import { crash } from "./host";
-import { nspawnPid } from "./host";
+import { crash, nspawnPid } from "./host";
 import { sleep, until } from "./probe";
 import { TempProject } from "./project";
 import { NodeOutput, Ssh } from "./ssh";

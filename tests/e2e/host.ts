@@ -89,6 +89,12 @@ export function childrenOf(pid: number): number[] {
     return lines("ps", ["-o", "pid=", "--ppid", String(pid)], 1).map((l) => Number(l.trim()));
 }
 
+/** The pid of a running machine's init (systemd-nspawn's child), as the host sees it; undefined when the machine is down. */
+export function guestInit(stateDir: string, machine: string): number | undefined {
+    const pid = nspawnPid(stateDir, machine);
+    return pid === undefined ? undefined : childrenOf(pid)[0];
+}
+
 /**
  * A machine of the local backend dies as in a power cut: its links go down
  * first, then its systemd-nspawn and init are killed. Killed alone, the
@@ -99,7 +105,7 @@ export function childrenOf(pid: number): number[] {
  */
 export function crash(stateDir: string, machine: string): void {
     const pid = nspawnPid(stateDir, machine);
-    const init = pid === undefined ? undefined : childrenOf(pid)[0];
+    const init = guestInit(stateDir, machine);
     if (pid === undefined || init === undefined) throw new Error(`${machine} is not running`);
     const inMachine = (...args: string[]) => execFileSync("nsenter", ["-t", String(init), "-n", "ip", ...args], { encoding: "utf8" });
     const links = (JSON.parse(inMachine("-j", "link", "show")) as { ifname: string }[]).map((l) => l.ifname).filter((l) => l !== "lo");
@@ -123,8 +129,7 @@ export function machinesPss(stateDir: string, machines: string[]): Record<string
     };
     return Object.fromEntries(
         machines.map((m) => {
-            const pid = nspawnPid(stateDir, m);
-            const init = pid === undefined ? undefined : childrenOf(pid)[0];
+            const init = guestInit(stateDir, m);
             const ns = init === undefined ? undefined : pidNamespace(init);
             if (ns === undefined) throw new Error(`${m} is not running`);
             return [m, processesIn([ns]).reduce((sum, p) => sum + pss(p), 0)];

@@ -2,7 +2,7 @@
 import { execFileSync } from "child_process";
 import * as http from "http";
 import * as net from "net";
-import { childrenOf, nspawnPid } from "./host";
+import { guestInit } from "./host";
 
 /** True when something at host:port greets like sshd within the timeout. */
 export function sshGreets(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
@@ -53,8 +53,7 @@ export function statsCsv(url: string, password: string): Promise<Record<string, 
  * the host in its init's network namespace; none when the machine is down.
  */
 export function addressesOf(stateDir: string, machine: string): string[] {
-    const pid = nspawnPid(stateDir, machine);
-    const init = pid === undefined ? undefined : childrenOf(pid)[0];
+    const init = guestInit(stateDir, machine);
     if (init === undefined) return [];
     try {
         const out = execFileSync("nsenter", ["-t", String(init), "-n", "ip", "-j", "-4", "addr", "show"], { encoding: "utf8" });
