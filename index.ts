@@ -65,12 +65,14 @@ const frontDoor = new FrontDoor("front-door", { plan, machines: layer.machines }
 const sshAccess = new SshAccess("ssh-access", { plan, machines: layer.machines });
 // Peers and clients find the SAN nodes by name: after dnsmasq, resolv.conf and the VIP.
 const gluster = new GlusterVolumes("gluster", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
-// Homes live on the shared home base: the master makes them once it is mounted.
 const bond = new NicBond("bond", { plan, machines: layer.machines });
 // The nas serves /home as /nfs; NIS (rpcbind) comes up alongside on the same node.
 const nfs = new NfsExport("nfs", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
-const homeBase = { gluster: [gluster], nfs: [nfs], local: [] }[plan.homes.source];
-const nis = new NisDomain("nis", { plan, machines: layer.machines }, { dependsOn: homeBase });
+// What serves the homes on every node; homes are made on the nas once the base is
+// mounted there. Users and maps need no storage.
+const homeService = { gluster: [gluster], nfs: [nfs], local: [] }[plan.homes.source];
+const homeBase = plan.homes.source === "gluster" ? [gluster.mounts[plan.nas.name] ?? gluster] : homeService;
+const nis = new NisDomain("nis", { plan, machines: layer.machines, homeBase }, { dependsOn: frontDoor.names });
 // Managers are found by name. Jobs run as NIS users in their shared homes, but the
 // daemons need neither to start: the pool comes up beside storage and identity.
 const condor = new CondorPool("condor", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
@@ -82,7 +84,7 @@ const mosix = new Mosix("mosix", { plan, machines: layer.machines }, { dependsOn
 new ComputeDrain(
     "drain",
     { plan, machines: layer.machines, deletedWith: adminKey },
-    { dependsOn: [condor, frontDoor, sshAccess, nis, ...homeBase] },
+    { dependsOn: [condor, frontDoor, sshAccess, nis, ...homeService] },
 );
 
 export const adminPublicKey = adminKey.publicKey;

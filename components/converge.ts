@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Machine } from "./machines";
 import type { NodePlan } from "./plan";
 import { Command } from "./remote";
-import { q } from "./shell";
+import { enableUnits, q } from "./shell";
 
 export interface ManagedFile {
     path: string;
@@ -141,7 +141,7 @@ export function applyScript(files: FileToPut[], args: ResolvedArgs): string {
         const u = q(args.unit);
         const how = args.onChange ?? "reload";
         lines.push(
-            `systemctl enable --quiet ${u}`,
+            enableUnits([args.unit]),
             `touched=0`,
             `if ! systemctl is-active --quiet ${u}; then systemctl restart ${u}; echo "started ${args.unit}"; touched=1`,
             `elif [ $changed = 1 ]; then systemctl ${how === "reload" ? "reload-or-restart" : "restart"} ${u}; echo "${how === "reload" ? "reloaded" : "restarted"} ${args.unit}"; touched=1; fi`,

@@ -3,6 +3,16 @@
 /** A single-quoted shell word. */
 export const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * Enables units for the next boot, and with `now` starts them. Without a manager
+ * reload (the unit files are loaded already; steps that write unit files reload
+ * first) and without Debian's SysV helper, which runs update-rc.d (Perl) for each
+ * unit that also has an init script, for rc links systemd does not read: with ten
+ * machines starting at once that took 2 s a call on a 2-core host, against 0.01 s.
+ */
+export const enableUnits = (units: string[], now = false) =>
+    `SYSTEMCTL_SKIP_SYSV=1 systemctl enable --quiet --no-reload${now ? " --now" : ""} ${units.map(q).join(" ")}`;
+
 /** The guest's name of a node's i-th extra disk: /dev/sdb, /dev/sdc, … (as the machine layer makes them). */
 export const diskDevice = (i: number) => `/dev/sd${String.fromCharCode(98 + i)}`;
 

@@ -13,21 +13,23 @@ import { ServiceArgs } from "../machines";
 import { RandomSecret } from "../provider";
 import { render } from "../render";
 import { ClusterPlan, rolloutOf } from "../plan";
-import { q } from "../shell";
+import { enableUnits, q } from "../shell";
 
 /** Where a user's home is. */
 export const homeOf = (plan: ClusterPlan, u: UserSpec) => `${plan.homes.base}/${u.name}`;
 
-/** The master's user script: adds, fixes and removes the config's users, then rebuilds the maps. */
+/**
+ * The master's user script: adds, fixes and removes the config's users, then
+ * rebuilds the maps. Homes are not made here (homesScript is, once the home
+ * base is mounted), so the domain need not wait for storage.
+ */
 export function usersScript(plan: ClusterPlan, hashes: Record<string, string>): string {
     const domain = plan.identity.nisDomain;
-    const homeBase = plan.homes.base;
     const lines = [
         "set -euo pipefail",
         `domainname ${q(domain)}`,
         "managed=/var/lib/thesis-cluster/nis-users",
         'mkdir -p "$(dirname $managed)" && touch $managed',
-        `mkdir -p ${q(homeBase)}`,
         "changed=0",
     ];
     for (const u of plan.identity.users) {
@@ -35,15 +37,11 @@ export function usersScript(plan: ClusterPlan, hashes: Record<string, string>): 
         lines.push(
             `if ! getent -s files passwd ${u.name} >/dev/null; then`,
             `  getent -s files group ${u.name} >/dev/null || groupadd -g ${u.uid} ${u.name}`,
-            `  useradd -u ${u.uid} -g ${u.uid} -m -d ${q(home)} -s /bin/bash ${u.name} 2>/dev/null; changed=1; echo "added user ${u.name}"`,
+            `  useradd -u ${u.uid} -g ${u.uid} -M -d ${q(home)} -s /bin/bash ${u.name}; changed=1; echo "added user ${u.name}"`,
             "fi",
             `[ "$(getent -s files passwd ${u.name} | cut -d: -f3,4,6)" = ${q(`${u.uid}:${u.uid}:${home}`)} ] || { usermod -u ${u.uid} -g ${u.uid} -d ${q(home)} ${u.name}; changed=1; echo "fixed user ${u.name}"; }`,
             // The hash reaches chpasswd on its stdin (printf is a shell builtin): never in an argv.
             `[ "$(getent -s files shadow ${u.name} | cut -d: -f2)" = ${q(hashes[u.name])} ] || { printf '%s:%s\\n' ${u.name} ${q(hashes[u.name])} | chpasswd -e; changed=1; echo "password of ${u.name}"; }`,
-            // The home itself only: what is inside belongs to the user, and root
-            // writing or chown'ing there would follow the user's symlinks. Managed
-            // SSH keys live in /etc/ssh/authorized_keys (components/identity/ssh-access.ts).
-            `chown ${u.uid}:${u.uid} ${q(home)} && chmod 755 ${q(home)}`,
             `grep -qx ${u.name} $managed || echo ${u.name} >>$managed`,
         );
     }
@@ -56,14 +54,44 @@ export function usersScript(plan: ClusterPlan, hashes: Record<string, string>): 
     return lines.join("\n") + "\n";
 }
 
-/** The home base must be mounted on the master before homes are made there: give it as `opts.dependsOn`. */
+/**
+ * The users' homes on the shared home base, run on the master once the base is
+ * mounted there: a missing home is made from /etc/skel, root's and 0700 until
+ * its contents are the user's (so the user never sees it half made); an
+ * existing one is left as it is but for its own owner and mode. Homes of users
+ * dropped from the config stay.
+ */
+export function homesScript(plan: ClusterPlan): string {
+    const lines = ["set -euo pipefail", `mkdir -p ${q(plan.homes.base)}`];
+    for (const u of plan.identity.users) {
+        const home = q(homeOf(plan, u));
+        const owner = `${u.uid}:${u.uid}`;
+        lines.push(
+            `if [ ! -e ${home} ]; then mkdir -m 700 ${home}; cp -a /etc/skel/. ${home}/; find ${home} -mindepth 1 -exec chown -h ${owner} {} +; echo "made the home of ${u.name}"; fi`,
+            // The home itself only: what is inside belongs to the user, and root
+            // writing or chown'ing there would follow the user's symlinks. Managed
+            // SSH keys live in /etc/ssh/authorized_keys (components/identity/ssh-access.ts).
+            `chown ${owner} ${home} && chmod 755 ${home}`,
+        );
+    }
+    return lines.join("\n") + "\n";
+}
+
+export interface NisArgs extends ServiceArgs {
+    /** What must be up before homes are made on the master: the home base's mount there (plan.homes.source). */
+    homeBase: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Users and maps need no storage; their homes wait for `homeBase`. */
 export class NisDomain extends ServiceComponent {
     public readonly master: ManagedService;
+    /** The users' homes on the home base, made on the master. */
+    public readonly homes: ManagedService;
     public readonly clients: Record<string, ManagedService>;
     /** User name → generated password (a Pulumi secret). */
     public readonly passwords: Record<string, pulumi.Output<string>> = {};
 
-    constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: NisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:NisDomain", name, opts);
         const { plan, machines } = args;
         const domain = plan.identity.nisDomain;
@@ -92,7 +120,7 @@ export class NisDomain extends ServiceComponent {
                     },
                     { path: "/var/yp/ypservers", content: `${nas.name}\n` },
                 ],
-                after: allHashes.apply((h) => ["systemctl enable --quiet --now rpcbind.socket rpcbind.service", usersScript(plan, h)].join("\n")),
+                after: allHashes.apply((h) => [enableUnits(["rpcbind.socket", "rpcbind.service"], true), usersScript(plan, h)].join("\n")),
                 unit: "ypserv",
                 onChange: "restart",
                 probes: [
@@ -111,6 +139,20 @@ export class NisDomain extends ServiceComponent {
                 ],
             },
         );
+        this.homes = this.step(
+            `homes-${nas.name}`,
+            {
+                machine: machines[nas.name],
+                files: [],
+                after: homesScript(plan),
+                // A home base that does not answer in 5 s (a SAN outage) reads as homes missing.
+                probes: plan.identity.users.map((u) => ({
+                    script: `echo "home ${u.name} $(timeout 5 stat -c %u:%g:%a ${q(homeOf(plan, u))} 2>/dev/null || echo missing)"`,
+                    expect: `home ${u.name} ${u.uid}:${u.uid}:755`,
+                })),
+            },
+            [...this.waitsFor, ...args.homeBase],
+        );
         this.clients = this.onEach(
             "nis-client",
             plan.nodes,
@@ -125,7 +167,7 @@ export class NisDomain extends ServiceComponent {
                 // ypbind gives up when no server answers as it starts: wait for the master's ypserv.
                 after: [
                     `domainname ${q(domain)}`,
-                    "systemctl enable --quiet --now rpcbind.socket rpcbind.service",
+                    enableUnits(["rpcbind.socket", "rpcbind.service"], true),
                     `for _ in $(seq 100); do rpcinfo -u ${nas.address} ypserv >/dev/null 2>&1 && break; sleep 0.2; done`,
                     "systemctl is-failed --quiet ypbind && systemctl reset-failed ypbind || true",
                 ].join("\n"),

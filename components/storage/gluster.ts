@@ -9,7 +9,7 @@ import { ManagedFile, ManagedService, Probe, ServiceComponent } from "../converg
 import { ServiceArgs } from "../machines";
 import { ClusterPlan } from "../plan";
 import { render } from "../render";
-import { formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
+import { enableUnits, formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
 
 export const brickDir = (disk: number) => `/export/brick${disk + 1}`;
 export const brickPath = (disk: number) => `${brickDir(disk)}/data`;
@@ -286,7 +286,7 @@ export class GlusterVolumes extends ServiceComponent {
                         files,
                         after: [
                             "systemctl daemon-reload",
-                            ...disks.map((d) => `systemctl enable --quiet ${mountUnit(brickDir(d))}; mountpoint -q ${brickDir(d)} || { systemctl start ${mountUnit(brickDir(d))}; echo "mounted ${brickDir(d)}"; }`),
+                            ...disks.map((d) => `${enableUnits([mountUnit(brickDir(d))])}; mountpoint -q ${brickDir(d)} || { systemctl start ${mountUnit(brickDir(d))}; echo "mounted ${brickDir(d)}"; }`),
                             retireStaleBricksScript(san.name, disks, volumesOf(plan, san.name)),
                         ].join("\n"),
                         unit: "glusterd",

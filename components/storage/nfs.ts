@@ -10,7 +10,7 @@ import { ManagedService, ServiceComponent } from "../converge";
 import { ServiceArgs } from "../machines";
 import type { ClusterPlan } from "../plan";
 import { render } from "../render";
-import { formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
+import { enableUnits, formatXfsOnce, fstabRemove, fstabSet, q } from "../shell";
 import { mountUnit } from "./gluster";
 
 export const EXPORT_PATH = "/home";
@@ -95,7 +95,7 @@ export class NfsExport extends ServiceComponent {
                     ...(hasDisk ? [{ path: `/etc/systemd/system/${unit}`, content: dev.apply((d) => render("nfs/home.mount.mustache", { device: d, dir: EXPORT_PATH })) }] : []),
                     { path: "/etc/ganesha/ganesha.conf", content: ganeshaConf(plan) },
                 ],
-                after: hasDisk ? `systemctl daemon-reload\nsystemctl enable --quiet ${unit}\nmountpoint -q ${EXPORT_PATH} || { systemctl start ${unit}; echo "mounted ${EXPORT_PATH}"; }\nchmod 755 ${EXPORT_PATH}` : undefined,
+                after: hasDisk ? `systemctl daemon-reload\n${enableUnits([unit])}\nmountpoint -q ${EXPORT_PATH} || { systemctl start ${unit}; echo "mounted ${EXPORT_PATH}"; }\nchmod 755 ${EXPORT_PATH}` : undefined,
                 unit: "nfs-ganesha",
                 onChange: "restart",
                 probes: [

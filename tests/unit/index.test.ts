@@ -39,10 +39,12 @@ describe("program", () => {
         expect(program.vips).toEqual({ internal: "10.0.100.200", external: "192.168.1.200" });
     });
 
-    it("makes users' homes only once the replicated volume that holds them is mounted on the nas", async () => {
-        await registered(seen, "nis-master-nas");
-        const master = seen.find((r) => r.type === "cluster:remote:Command" && r.name === "nis-master-nas")!;
-        expect(master.dependencies.some((u) => u.endsWith("::gluster-mounts-nas"))).toBe(true);
+    it("makes users' homes only once the replicated volume that holds them is mounted on the nas; users and maps wait for no storage", async () => {
+        await registered(seen, "homes-nas");
+        const deps = (name: string) => seen.find((r) => r.type === "cluster:remote:Command" && r.name === name)!.dependencies.map((u) => u.split("::").pop());
+        expect(deps("homes-nas")).toContain("gluster-mounts-nas");
+        expect(deps("nis-master-nas").filter((d) => /^(gluster|nfs)-/.test(d!))).toEqual([]);
+        expect(deps("nis-client-cluster2").filter((d) => /^(gluster|nfs|homes)-/.test(d!))).toEqual([]);
     });
 
     it("rolls the directors one at a time: the master's front-door steps wait for every one of the backup's", async () => {

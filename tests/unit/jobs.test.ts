@@ -182,7 +182,7 @@ describe("program with MOSIX on (unit tests only: MOSIX is not run here)", () =>
             expect(script).toContain("./mosix.install </dev/null");
             expect(script).toMatch(/if \[ ! -f \/var\/lib\/thesis-cluster\/mosix\/[0-9a-f]{16}\/.installed \]/);
             expect(script).toContain("put '/etc/mosix/secret' 600 'root:root'");
-            expect(script).toContain("systemctl enable --quiet 'mosix'");
+            expect(script).toContain("systemctl enable --quiet --no-reload 'mosix'");
         }
         expect(command("mosix-nas")).toBeUndefined();
     });

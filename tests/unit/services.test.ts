@@ -98,7 +98,8 @@ describe("convergence scripts", () => {
     it("install only what the checker accepts, then enable and reload the unit", () => {
         const s = applyScript(files, { unit: "demo" });
         expect(s).toContain(`put '/etc/demo.conf' 640 'root:demo' '${Buffer.from("a = 1\n").toString("base64")}' 'demo-check {}'`);
-        expect(s).toContain("systemctl enable --quiet 'demo'");
+        // Enabled for the next boot without a manager reload or Debian's SysV helper.
+        expect(s).toContain("SYSTEMCTL_SKIP_SYSV=1 systemctl enable --quiet --no-reload 'demo'");
         expect(s).toContain("systemctl reload-or-restart 'demo'");
         expect(applyScript(files, { unit: "demo", onChange: "restart" })).not.toContain("reload-or-restart");
     });
@@ -133,22 +134,50 @@ describe("convergence scripts", () => {
     });
 });
 
-describe("NIS users script", () => {
+describe("NIS users and homes scripts", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { usersScript } = require("../../components/identity/nis") as typeof import("../../components/identity/nis");
+    const { homesScript, usersScript } = require("../../components/identity/nis") as typeof import("../../components/identity/nis");
     const plan = planOf({ ...stackConfig("local"), identity: { users: [{ name: "jordi", uid: 2001, sshKeys: ["ssh-ed25519 AAAA jordi@laptop"] }] } });
 
-    it("creates the user with a home on the shared base, sets the hash, and rebuilds the maps only on change", () => {
+    it("creates the user without a home, sets the hash, and rebuilds the maps only on change", () => {
         const s = usersScript(plan, { jordi: "$6$salt$hash" });
-        expect(s).toContain("useradd -u 2001 -g 2001 -m -d '/mnt/gfs-r/home/jordi' -s /bin/bash jordi");
+        expect(s).toContain("useradd -u 2001 -g 2001 -M -d '/mnt/gfs-r/home/jordi' -s /bin/bash jordi");
         // The hash goes to chpasswd on its stdin, never into a command's argv.
         expect(s).toContain("printf '%s:%s\\n' jordi '$6$salt$hash' | chpasswd -e");
         expect(s).not.toMatch(/usermod[^\n]* -p /);
-        // Root writes nothing inside a user's home: the user's symlinks there are not followed.
-        expect(s).not.toContain(".ssh");
-        expect(s).toContain("chown 2001:2001 '/mnt/gfs-r/home/jordi' && chmod 755 '/mnt/gfs-r/home/jordi'");
+        // Nothing on the home base: the maps do not wait for storage.
+        expect(s).not.toContain("/mnt/gfs-r/home'");
+        expect(s).not.toContain("mkdir -p '/mnt/gfs-r");
         expect(s).toMatch(/if \[ \$changed = 1 \] \|\| \[ ! -f \/var\/yp\/cluster\/passwd.byname \]; then make -s -C \/var\/yp/);
         expect(s).toContain('case " jordi " in');
+    });
+
+    it("makes a missing home from /etc/skel, closed to the user until it is theirs, and touches only an existing home's own owner and mode", () => {
+        const s = homesScript(plan);
+        const home = "'/mnt/gfs-r/home/jordi'";
+        expect(s).toContain(`if [ ! -e ${home} ]; then mkdir -m 700 ${home}; cp -a /etc/skel/. ${home}/; find ${home} -mindepth 1 -exec chown -h 2001:2001 {} +; echo "made the home of jordi"; fi`);
+        // Root writes nothing inside an existing home: the user's symlinks there are not followed.
+        expect(s).not.toContain(".ssh");
+        expect(s).not.toContain("chown -R");
+        expect(s).toContain(`chown 2001:2001 ${home} && chmod 755 ${home}`);
+    });
+
+    it("makes homes as it says, run in a scratch directory: skel copied and the user's, a second run prints nothing", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homes-"));
+        try {
+            fs.mkdirSync(path.join(dir, "skel"));
+            fs.writeFileSync(path.join(dir, "skel", ".bashrc"), "# skel\n");
+            const local = planOf({ ...stackConfig("local"), identity: { homeBase: path.join(dir, "home"), users: [{ name: "jordi", uid: 2001 }] } });
+            const script = homesScript(local).replace(/\/etc\/skel/g, path.join(dir, "skel"));
+            const first = execFileSync("bash", ["-c", script], { encoding: "utf8" });
+            expect(first).toBe("made the home of jordi\n");
+            expect(fs.readFileSync(path.join(dir, "home", "jordi", ".bashrc"), "utf8")).toBe("# skel\n");
+            const st = fs.statSync(path.join(dir, "home", "jordi"));
+            expect([(st.mode & 0o777).toString(8), st.uid, fs.statSync(path.join(dir, "home", "jordi", ".bashrc")).uid]).toEqual(["755", 2001, 2001]);
+            expect(execFileSync("bash", ["-c", script], { encoding: "utf8" })).toBe("");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 

@@ -54,8 +54,8 @@ describe("program on the virtualbox backend (lab stack)", () => {
     });
 
     it("makes users' homes on the nas only once /nfs is mounted there (homes live on NFS here)", () => {
-        const master = seen.find((r) => r.type === "cluster:remote:Command" && r.name === "nis-master-nas")!;
-        expect(master.dependencies.filter((u) => /::nfs-(client-nas|server-nas)$/.test(u)).map((u) => u.split("::").pop()).sort()).toEqual([
+        const homes = seen.find((r) => r.type === "cluster:remote:Command" && r.name === "homes-nas")!;
+        expect(homes.dependencies.filter((u) => /::nfs-(client-nas|server-nas)$/.test(u)).map((u) => u.split("::").pop()).sort()).toEqual([
             "nfs-client-nas",
             "nfs-server-nas",
         ]);
