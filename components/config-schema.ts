@@ -305,6 +305,14 @@ const condorSchema = z
             .max(86400)
             .default(20)
             .meta(doc("`JOB_DEFAULT_LEASE_DURATION`: how long a job waits for an execute node that went silent before it runs elsewhere (HTCondor: 2400); `TCP_KEEPALIVE_INTERVAL` is half of it (at least 5 s), so a node that lost power is found out within the lease", { type: "seconds" })),
+        benchmarks: z
+            .boolean()
+            .default(false)
+            .meta(
+                doc(
+                    "each startd runs HTCondor's CPU benchmarks (condor_mips, condor_kflops) when it starts, for the `Mips` and `KFlops` attributes that rank nodes of different speeds (`RunBenchmarks`; HTCondor: on). Off, as the compute nodes are alike: they cost each node seconds of CPU at every start",
+                ),
+            ),
         drainTimeoutSeconds: z
             .number()
             .int()

@@ -98,6 +98,7 @@ export function condorConfig(plan: ClusterPlan, node: NodePlan): string | undefi
         // Half the lease: a silent peer is found out while the lease still runs.
         keepaliveSeconds: Math.max(5, Math.floor(c.jobLeaseSeconds / 2)),
         drainTimeout: c.drainTimeoutSeconds,
+        benchmarks: c.benchmarks,
         centralManager: isCm,
         execute: isExecute,
         cpus: node.spec.cpus,

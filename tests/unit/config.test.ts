@@ -266,6 +266,7 @@ describe("stack config", () => {
             tuned: true,
             negotiatorInterval: 2,
             jobLeaseSeconds: 20,
+            benchmarks: false,
             drainTimeoutSeconds: 600,
         });
         expect(parseClusterConfig(variant((c) => (c.frontDoor = { domain: "lab.example" }))).condor.uidDomain).toBe("lab.example");

@@ -27,6 +27,12 @@ describe("HTCondor pool config", () => {
         for (const n of ["nas", "san1"]) expect(condorConfig(plan, node(n))).toBeUndefined();
     });
 
+    it("runs no CPU benchmarks on a startd's start unless condor.benchmarks asks", () => {
+        expect(condorConfig(plan, node("cluster3"))).toContain("\nRunBenchmarks = False\n");
+        const on = planOf({ ...stackConfig("local"), condor: { benchmarks: true } });
+        expect(condorConfig(on, on.at("cluster3"))).not.toContain("RunBenchmarks");
+    });
+
     it("lets a drained node's jobs retire up to condor.drainTimeoutSeconds, self-checkpointing ones vacated at once", () => {
         const ex = condorConfig(plan, node("cluster3"))!;
         expect(ex).toContain("MAXJOBRETIREMENTTIME = ifThenElse(isUndefined(CheckpointExitCode), 600, 0)\n");
