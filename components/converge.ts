@@ -66,12 +66,6 @@ export interface ManagedServiceArgs {
     /** The group whose updates go `batch` at a time (compute nodes: plan.rolloutOf). */
     rollout?: { group: string; batch: number };
     /**
-     * The component the command was made under before the service was a
-     * ManagedService: the alias keeps it in place, so a running cluster sees
-     * no delete and create (and no delete script running).
-     */
-    formerParent?: pulumi.Resource;
-    /**
      * Skip the delete script when this resource goes in the same operation
      * (Pulumi's deletedWith). Default: the machine's backing resource, so
      * nothing is undone on a machine that is itself being destroyed.
@@ -191,17 +185,24 @@ export function holdsSecrets(args: Pick<ManagedServiceArgs, "files" | "probes">)
     return args.files.some((f) => f.secret) || (args.probes ?? []).some((p) => p.secret);
 }
 
+/** The URN a step had when each step was a component of its own around its command. */
+function wrappedUrn(parentUrn: string, name: string): string {
+    const [head, project, types] = parentUrn.split("::");
+    return `${head}::${project}::${types}$thesis-cluster:index:ManagedService::${name}`;
+}
+
 /**
  * One service on one machine, converged by a single remote Command whose
- * check script makes drift visible. Named `<name>` (e.g. `haproxy-cluster1`).
+ * check script makes drift visible. Named `<name>` (e.g. `haproxy-cluster1`),
+ * a child of its service's component.
+ *
+ * It is the command itself, with no component of its own around it: a state
+ * checkpoint is written for each resource operation, and with every step
+ * wrapped the checkpoints made most of a large cluster's cold up and destroy
+ * time. Steps made under the old wrapper keep their place through an alias.
  */
-export class ManagedService extends pulumi.ComponentResource {
-    public readonly command: Command;
-    /** What the last run printed (files installed, unit reloaded). */
-    public readonly log: pulumi.Output<string>;
-
-    constructor(name: string, args: ManagedServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("thesis-cluster:index:ManagedService", name, {}, opts);
+export class ManagedService extends Command {
+    constructor(name: string, args: ManagedServiceArgs, opts: { parent: pulumi.Resource; dependsOn: pulumi.Input<pulumi.Resource>[] }) {
         const resolved = pulumi.all(args.files.map((f) => pulumi.output(f.content))).apply((contents) =>
             args.files.map((f, i) => ({ ...f, content: contents[i] })),
         );
@@ -216,9 +217,7 @@ export class ManagedService extends pulumi.ComponentResource {
                 keepOnDelete: args.keepOnDelete,
             }));
         const scripts = pulumi.all([resolved, rest]).apply(([files, r]) => ({ apply: applyScript(files, r), ...checkScript(files, r) }));
-        // A component's own dependsOn does not reach its children: the command takes it over.
-        const optsDeps = opts?.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
-        this.command = new Command(
+        super(
             name,
             {
                 connection: args.machine.connection,
@@ -232,15 +231,18 @@ export class ManagedService extends pulumi.ComponentResource {
                 rollout: args.rollout,
             },
             {
-                parent: this,
-                aliases: args.formerParent ? [{ parent: args.formerParent }] : undefined,
-                dependsOn: [args.machine.ready, ...(optsDeps as pulumi.Input<pulumi.Resource>[])],
+                parent: opts.parent,
+                aliases: [{ parent: opts.parent.urn.apply((u) => wrappedUrn(u, name)) }],
+                dependsOn: [args.machine.ready, ...opts.dependsOn],
                 additionalSecretOutputs: holdsSecrets(args) ? ["observed"] : [],
                 deletedWith: args.deletedWith ?? args.machine.deletedWith,
             },
         );
-        this.log = this.command.stdout;
-        this.registerOutputs({ log: this.log });
+    }
+
+    /** What the last run printed (files installed, unit reloaded). */
+    get log(): pulumi.Output<string> {
+        return this.stdout;
     }
 }
 

@@ -89,7 +89,7 @@ export class NicBond extends ServiceComponent {
         const { plan, machines } = args;
         const steps = this.onEach("bond", plan.nodes.filter((n) => n.spec.bond), machines, (node) => {
             const strict = machines[node.name].capabilities.kernel === "own";
-            return { files: [], after: bondScript(plan, node, strict), probes: [bondProbe(plan, node, strict)], formerParent: this };
+            return { files: [], after: bondScript(plan, node, strict), probes: [bondProbe(plan, node, strict)] };
         });
         for (const [node, step] of Object.entries(steps)) this.status[node] = step.log.apply((s) => (s ?? "").trim());
         this.registerOutputs({});

@@ -302,7 +302,7 @@ export class GlusterVolumes extends ServiceComponent {
         }
         this.volumes = this.step(
             `${name}-volumes`,
-            { machine: machines[plan.san[0].name], files: [], after: volumesScript(plan), probes: volumesProbes(plan), timeoutSeconds: 900, formerParent: this },
+            { machine: machines[plan.san[0].name], files: [], after: volumesScript(plan), probes: volumesProbes(plan), timeoutSeconds: 900 },
             [...this.bricks, ...this.waitsFor],
         );
         const mounts = mountsStep(plan);
@@ -310,7 +310,7 @@ export class GlusterVolumes extends ServiceComponent {
             "gluster-mounts",
             plan.nodes,
             machines,
-            () => ({ files: [], after: mounts.apply, probes: mounts.probes, onDelete: mounts.onDelete, timeoutSeconds: 300, formerParent: this }),
+            () => ({ files: [], after: mounts.apply, probes: mounts.probes, onDelete: mounts.onDelete, timeoutSeconds: 300 }),
             [this.volumes],
         );
         this.mountPoints = Object.fromEntries(plan.storage.volumes.map((v) => [v.name, v.mount]));

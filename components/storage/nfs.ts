@@ -110,7 +110,7 @@ export class NfsExport extends ServiceComponent {
             machines,
             (node) => {
                 const strict = machines[node.name].capabilities.kernel === "own";
-                return { files: [], after: clientScript(server, strict), probes: [clientProbe(server, strict)], onDelete: fstabRemove(PSEUDO), formerParent: this };
+                return { files: [], after: clientScript(server, strict), probes: [clientProbe(server, strict)], onDelete: fstabRemove(PSEUDO) };
             },
             [this.server],
         );
