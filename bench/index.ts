@@ -73,7 +73,10 @@ async function bench(o: BenchOptions, rows: Row[]): Promise<void> {
     const stacks: string[] = [];
     // Interrupted, the bench cannot wait for its own cleanup: it says what is left and how to remove it.
     process.once("SIGINT", () => {
-        const env = `PULUMI_BACKEND_URL=${project.env.PULUMI_BACKEND_URL} PULUMI_CONFIG_PASSPHRASE=${project.env.PULUMI_CONFIG_PASSPHRASE}`;
+        // The stacks' passphrase goes to a file only root reads, not to the terminal.
+        const passphraseFile = path.join(project.dir, ".passphrase");
+        fs.writeFileSync(passphraseFile, project.env.PULUMI_CONFIG_PASSPHRASE ?? "", { mode: 0o600 });
+        const env = `PULUMI_BACKEND_URL=${project.env.PULUMI_BACKEND_URL} PULUMI_CONFIG_PASSPHRASE_FILE=${passphraseFile}`;
         console.error(`\nbench: interrupted; left up: ${stacks.join(", ") || "nothing"}. To remove:\n` + stacks.map((st) => `  (cd ${project.dir} && ${env} pulumi destroy --stack ${st} --yes)\n`).join("") + `  rm -rf ${project.dir}`);
         process.exit(130);
     });
