@@ -71,7 +71,7 @@ const nfs = new NfsExport("nfs", { plan, machines: layer.machines }, { dependsOn
 // What serves the homes on every node; homes are made on the nas once the base is
 // mounted there. Users and maps need no storage.
 const homeService = { gluster: [gluster], nfs: [nfs], local: [] }[plan.homes.source];
-const homeBase = plan.homes.source === "gluster" ? [gluster.mounts[plan.nas.name] ?? gluster] : homeService;
+const homeBase = { gluster: [gluster.mounts[plan.nas.name]], nfs: [nfs], local: [] }[plan.homes.source];
 const nis = new NisDomain("nis", { plan, machines: layer.machines, homeBase }, { dependsOn: frontDoor.names });
 // Managers are found by name. Jobs run as NIS users in their shared homes, but the
 // daemons need neither to start: the pool comes up beside storage and identity.
