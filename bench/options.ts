@@ -19,16 +19,25 @@ export const usage = `usage: npm run bench -- [--machines 10,20] [--only ${SECTI
 
 export class BadOption extends Error {}
 
-/** Parses the command line; a bad option or value throws BadOption naming it. */
-export function parseBenchOptions(argv: string[]): BenchOptions {
-    const o: BenchOptions = { machines: [10, 20], only: new Set(SECTIONS), rounds: 3, imageBuild: false, check: false };
+/**
+ * Calls `handle` with each flag of ARGV in turn; `value()` takes the flag's
+ * value, and throws BadOption when there is none.
+ */
+export function eachOption(argv: string[], handle: (flag: string, value: () => string) => void): void {
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
-        const value = () => {
+        handle(flag, () => {
             const v = argv[++i];
             if (v === undefined || v.startsWith("--")) throw new BadOption(`${flag} needs a value`);
             return v;
-        };
+        });
+    }
+}
+
+/** Parses the command line; a bad option or value throws BadOption naming it. */
+export function parseBenchOptions(argv: string[]): BenchOptions {
+    const o: BenchOptions = { machines: [10, 20], only: new Set(SECTIONS), rounds: 3, imageBuild: false, check: false };
+    eachOption(argv, (flag, value) => {
         switch (flag) {
             case "--machines": {
                 const v = value();
@@ -63,6 +72,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
             default:
                 throw new BadOption(`unknown option ${flag}`);
         }
-    }
+    });
     return o;
 }

@@ -4,22 +4,27 @@
  */
 
 export interface Goal {
-    /** The figure must be below (`<`) or at most (`<=`) `value`. */
-    op: "<" | "<=";
+    /** The figure must be below (`<`), at most (`<=`), at least (`>=`) or exactly (`=`) `value`. */
+    op: "<" | "<=" | ">=" | "=";
     value: number;
 }
+
+/** Counts (`failed`, `files` …) are whole numbers; `yes/no` is 1 for yes, 0 for no. */
+export type Unit = "s" | "%" | "MiB" | "failed" | "files" | "jobs" | "nodes" | "moves" | "yes/no";
 
 export interface Row {
     /** The table line, e.g. "no-op up, settled cluster (10 machines)". */
     what: string;
     /** The figure compared with the goal (a median, the worst run …: `how` says which). */
     value: number;
-    unit: "s" | "%" | "MiB" | "failed";
+    unit: Unit;
     goal?: Goal;
     /** Which statistic `value` is, when there are several samples: "median of 3", "worst of 3". */
     how?: string;
     samples?: number[];
     note?: string;
+    /** A figure that is words, not a number (a bond's absence, MOSIX off): shown instead of the value. */
+    text?: string;
 }
 
 export type Verdict = "PASS" | "MISS" | "—";
@@ -27,17 +32,25 @@ export type Verdict = "PASS" | "MISS" | "—";
 export function verdict(r: Row): Verdict {
     if (!r.goal) return "—";
     if (!Number.isFinite(r.value)) return "MISS";
-    return (r.goal.op === "<" ? r.value < r.goal.value : r.value <= r.goal.value) ? "PASS" : "MISS";
+    const { op, value } = r.goal;
+    const met = op === "<" ? r.value < value : op === "<=" ? r.value <= value : op === ">=" ? r.value >= value : r.value === value;
+    return met ? "PASS" : "MISS";
 }
 
-/** Measured over goal; undefined without a goal or with a zero goal. */
+/** Measured over goal, for goals a figure stays under; undefined otherwise (no goal, a zero goal, a count to reach). */
 export function ratio(r: Row): number | undefined {
-    return r.goal && r.goal.value !== 0 && Number.isFinite(r.value) ? r.value / r.goal.value : undefined;
+    return r.goal && (r.goal.op === "<" || r.goal.op === "<=") && r.goal.value !== 0 && Number.isFinite(r.value) ? r.value / r.goal.value : undefined;
 }
 
-const num = (v: number, unit: Row["unit"]) => (Number.isFinite(v) ? (unit === "MiB" || unit === "failed" ? v.toFixed(0) : unit === "%" ? v.toFixed(0) : v.toFixed(1)) : "—");
-const withUnit = (v: number, unit: Row["unit"], text = num(v, unit)) =>
-    !Number.isFinite(v) ? "not measured" : unit === "failed" ? `${text} failed` : `${text}${unit === "%" ? "%" : ` ${unit}`}`;
+/** A value in its unit's precision: seconds to a tenth, the rest whole. */
+export const num = (v: number, unit: Unit) => (!Number.isFinite(v) ? "—" : unit === "yes/no" ? (v === 1 ? "yes" : "no") : unit === "s" ? v.toFixed(1) : v.toFixed(0));
+
+/** A value with its unit ("0.7 s", "13%", "100 files", "yes"), or "not measured". */
+export const withUnit = (v: number, unit: Unit, text = num(v, unit)) =>
+    !Number.isFinite(v) ? "not measured" : unit === "yes/no" ? text : unit === "%" ? `${text}%` : `${text} ${unit}`;
+
+/** A goal in words: "< 1 s", "= 100 files", "yes". */
+export const goalText = (g: Goal, unit: Unit) => (unit === "yes/no" ? withUnit(g.value, unit) : `${g.op} ${withUnit(g.value, unit, String(g.value))}`);
 
 /** The table: what, measured, goal, ratio, verdict; samples and notes on the next line. */
 export function formatRows(rows: Row[]): string {
@@ -45,8 +58,8 @@ export function formatRows(rows: Row[]): string {
         const q = ratio(r);
         return {
             what: r.what,
-            measured: withUnit(r.value, r.unit) + (r.how ? ` (${r.how})` : ""),
-            goal: r.goal ? `${r.goal.op} ${withUnit(r.goal.value, r.unit, String(r.goal.value))}` : "",
+            measured: r.text ?? withUnit(r.value, r.unit) + (r.how ? ` (${r.how})` : ""),
+            goal: r.goal ? goalText(r.goal, r.unit) : "",
             ratio: q === undefined ? "" : `${q.toFixed(2)}×`,
             verdict: verdict(r),
             detail: [r.samples && r.samples.length > 1 ? `runs: ${r.samples.map((s) => num(s, r.unit)).join(", ")}` : "", r.note ?? ""].filter((s) => s !== "").join("; "),
