@@ -76,7 +76,7 @@ export function charts(r: Results): Chart[] {
                         mark: { type: "rule", strokeDash: [4, 3], strokeWidth: 1.5 },
                         encoding: {
                             x: { field: "t", type: "quantitative" },
-                            strokeDash: { field: "label", type: "nominal", title: null, sort: null, legend: { orient: "bottom", direction: "vertical" } },
+                            strokeDash: { field: "label", type: "nominal", title: null, sort: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 400 } },
                             color: { value: "#333" },
                         },
                     },

@@ -3,7 +3,7 @@ import * as net from "net";
 import * as path from "path";
 import { hostNames } from "../../components/backends";
 import { childrenOf, nspawnPid } from "./host";
-import { addressesOf, outage, sleep, sshGreets, statsCsv, until } from "./probe";
+import { addressesOf, fetchStatsPage, outage, readStatsPage, sleep, sshGreets, statsCsv, until } from "./probe";
 import { lab, TempProject } from "./project";
 import { sessionsUntil } from "./security";
 import { frontDoorKnownHosts, NodeOutput, Ssh } from "./ssh";
@@ -118,14 +118,26 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         expect(seen).toEqual([lab("external", 101)]);
     }, 120_000);
 
-    it("moves both VIPs to master2 when cluster1 dies, and back to one holder when it returns", async () => {
+    it("moves both VIPs to master2 when cluster1 dies, without flapping, and back to one holder when it returns", async () => {
         const { internal, external } = out.vips;
         const holds = (m: string, ...vips: string[]) => {
             const a = addressesOf(names.stateDir, m);
             return vips.every((v) => a.includes(v));
         };
+        /** Who holds each VIP ("cluster1 cluster1": external, internal), and every other holder seen over SECONDS. */
+        const holders = () => [external, internal].map((v) => ["cluster1", "master2"].filter((m) => holds(m, v)).join("+") || "nobody").join(" ");
+        const watch = async (seconds: number) => {
+            const seen = new Set<string>([holders()]);
+            for (const end = Date.now() + seconds * 1000; Date.now() < end; ) {
+                await sleep(50);
+                seen.add(holders());
+            }
+            return [...seen];
+        };
         await until(() => holds("cluster1", internal, external), 10_000);
         expect(await sshGreets(external, out.sshFrontDoor.port)).toBe(true);
+        // A quiet period: the VIPs stay where they are.
+        expect(await watch(20)).toEqual(["cluster1 cluster1"]);
 
         // Hard failure: the machine's init and its systemd-nspawn killed, no
         // halt; its NICs vanish with it, as a VM's when the power goes.
@@ -142,6 +154,9 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         const rows = await statsCsv(out.stats.url, out.stats.password);
         expect(rows["serverfarm/BACKEND"].status).toBe("UP");
         expect(compute).toContain(await frontDoorHost());
+        // No flapping: both stay on master2; the stats page on the VIP is master2's (thesis 5.3: "Master2").
+        expect(await watch(10)).toEqual(["master2 master2"]);
+        expect(readStatsPage(await fetchStatsPage(out.stats.url, out.stats.user, out.stats.password)).host).toBe("master2");
 
         // cluster1 back: it takes the VIPs again (priority 101), one holder each.
         // Bounded below the test's own limit, so a slow up fails with its output.
@@ -162,6 +177,10 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
         await ssh.run(out.nodes.cluster3, "systemd-run --quiet --on-active=20 --timer-property=AccuracySec=100ms systemctl start ssh.service && systemctl stop ssh.service");
         const down = await until(async () => (await statsCsv(out.stats.url, out.stats.password))["serverfarm/cluster3"]?.status === "DOWN", 15_000, 200);
         figures.sshdDownDetected = `${down.toFixed(1)} s`;
+        // As a person sees it (thesis 5.3): the stats page, with its generated password, shows the row DOWN.
+        const page = readStatsPage(await fetchStatsPage(out.stats.url, out.stats.user, out.stats.password));
+        expect(page.host).toBe("cluster1");
+        expect(page.rows).toEqual({ "serverfarm/cluster2": "active_up", "serverfarm/cluster3": "active_down", "serverfarm/cluster4": "active_up", "serverfarm/cluster5": "active_up" });
         const seen: string[] = [];
         for (let i = 0; i < 6; i++) seen.push(await frontDoorHost());
         expect(seen).not.toContain("cluster3");

@@ -48,6 +48,32 @@ export function statsCsv(url: string, password: string): Promise<Record<string, 
     });
 }
 
+const STATS_HEADING = /Statistics Report for pid (\d+):? (?:on )?([\w.-]+)/;
+
+/** HAProxy's stats page (HTML, as a person sees it): the heading's host and each server row's class (active_up, active_down …). */
+export function readStatsPage(html: string): { host?: string; rows: Record<string, string> } {
+    const rows: Record<string, string> = {};
+    for (const m of html.matchAll(/<tr class="([a-z_0-9]+)"><td class=ac><a name="([^"]+)"><\/a>/g)) {
+        if (!["frontend", "backend"].includes(m[1])) rows[m[2]] = m[1];
+    }
+    return { host: html.match(STATS_HEADING)?.[2], rows };
+}
+
+/** HAProxy's stats page as HTML, fetched with its user and password. */
+export function fetchStatsPage(url: string, user: string, password: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const auth = Buffer.from(`${user}:${password}`).toString("base64");
+        const req = http.get(url, { headers: { Authorization: `Basic ${auth}` }, timeout: 3000 }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`the stats page answered ${res.statusCode}`))));
+            res.on("error", reject);
+        });
+        req.on("timeout", () => req.destroy(new Error("the stats page did not answer within 3 s")));
+        req.on("error", reject);
+    });
+}
+
 /**
  * The IPv4 addresses a running machine of the local backend holds, read from
  * the host in its init's network namespace; none when the machine is down.

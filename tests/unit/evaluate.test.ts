@@ -6,7 +6,7 @@ import { charts } from "../../evaluate/charts";
 import { parseEvaluateOptions } from "../../evaluate/options";
 import { markdown, writeReport } from "../../evaluate/render";
 import { emptySeries, Figure, Results, tally } from "../../evaluate/results";
-import { readStatsPage } from "../../evaluate/run";
+import { readStatsPage } from "../e2e/probe";
 
 describe("evaluate options", () => {
     it("defaults to the local stack and report/ under the working directory", () => {
