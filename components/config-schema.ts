@@ -159,7 +159,7 @@ const frontDoorSchema = z
             .max(60000)
             .default(1000)
             .meta(
-                doc("HAProxy health checks of the compute nodes' sshd (a node is DOWN after 2 failures); 100 to 60000: sshd never penalizes the directors for them (docs/security.md)", {
+                doc("HAProxy health checks of the compute nodes' sshd (a node is DOWN after 2 failed checks, the second half an interval after the first); 100 to 60000: sshd never penalizes the directors for them (docs/security.md)", {
                     type: "integer ms",
                 }),
             ),

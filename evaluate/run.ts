@@ -380,7 +380,7 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
             const rows = await statsCsv(out.stats.url, out.stats.password);
             return Object.values(rows).find((r) => r.svname === sshdVictim && r.pxname !== "stats");
         };
-        const inter = (await run(master, "grep -o 'default-server inter [^ ]*' /etc/haproxy/haproxy.cfg | cut -d' ' -f3")).trim();
+        const checks = (await run(master, "grep -o 'default-server inter .*' /etc/haproxy/haproxy.cfg | cut -d' ' -f2-")).trim();
         const downTimes: number[] = [];
         let page: { host?: string; rows: Record<string, string> } = { rows: {} };
         for (let r = 1; r <= 3; r++) {
@@ -406,7 +406,7 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
             how: `worst of ${downTimes.length}`,
             samples: downTimes,
             goal: { op: "<", value: 2 },
-            note: `from the stop (${sshdVictim}'s clock) to HAProxy's "is DOWN" log line on ${master} (the same host clock); checks every ${inter}, DOWN after 2 failed`,
+            note: `from the stop (${sshdVictim}'s clock) to HAProxy's "is DOWN" log line on ${master} (the same host clock); haproxy.cfg: ${checks}`,
         });
         figure({
             id: "ha.statsPage",

@@ -78,13 +78,15 @@ export function keepalivedConf(plan: ClusterPlan, director: NodePlan): string {
 export function haproxyCfg(plan: ClusterPlan, director: NodePlan, statsPassword: string): string {
     const fd = plan.frontDoor;
     const ms = fd.checkIntervalMs;
+    const duration = (t: number) => (t % 1000 === 0 ? `${t / 1000}s` : `${t}ms`);
     return render("haproxy/haproxy.cfg.mustache", {
         name: director.name,
         vip: plan.networks.external.vip,
         ownAddress: director.external,
         sshPort: fd.sshPort,
         statsPort: fd.statsPort,
-        checkInterval: ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`,
+        checkInterval: duration(ms),
+        fastInterval: duration(Math.round(ms / 2)),
         servers: plan.compute.map((c) => ({ name: c.name, address: c.address })),
         statsPassword,
     });
