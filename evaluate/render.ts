@@ -29,7 +29,7 @@ export function markdown(r: Results): string {
         const figures = r.figures.filter((f) => f.section === s.id);
         const notes = r.notes[s.id] ?? [];
         if (figures.length === 0 && notes.length === 0) continue;
-        lines.push("", `## ${s.id === "lifecycle" ? "" : s.id + " "}${s.title}`, "", `_Thesis ${s.thesis}._`);
+        lines.push("", `## ${s.id === "lifecycle" ? "" : s.id + " "}${s.title}`, "", `_${s.thesis}._`);
         if (figures.length > 0) {
             lines.push("", "| figure | measured | target | |", "|---|---|---|---|");
             for (const f of figures) lines.push(`| ${cell(f.what)} | ${cell(measured(f))} | ${cell(target(f))} | ${verdict(f) === "—" ? "" : verdict(f)} |`);
@@ -54,7 +54,7 @@ export function html(r: Results, list: Chart[], svgs: Record<string, string>): s
         const notes = r.notes[s.id] ?? [];
         const own = list.filter((c) => CHART_SECTION[c.name] === s.id);
         if (figures.length === 0 && notes.length === 0 && own.length === 0) continue;
-        body.push(`<section><h2>${s.id === "lifecycle" ? "" : esc(s.id) + " "}${esc(s.title)}</h2><p class="thesis">Thesis ${esc(s.thesis)}.</p>`);
+        body.push(`<section><h2>${s.id === "lifecycle" ? "" : esc(s.id) + " "}${esc(s.title)}</h2><p class="thesis">${esc(s.thesis)}.</p>`);
         if (figures.length > 0) body.push(`<table><thead><tr><th>figure</th><th>measured</th><th>target</th><th></th></tr></thead><tbody>${figures.map(row).join("")}</tbody></table>`);
         for (const n of notes) body.push(`<p>${esc(n)}</p>`);
         for (const c of own) body.push(`<figure><h3>${esc(c.title)}</h3>${svgs[c.name] ?? "<p>(not drawn)</p>"}<figcaption>${esc(c.caption)}</figcaption></figure>`);

@@ -134,11 +134,12 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         return (Date.now() - t) / 1000;
     };
     const up = () => project.ok(["up", "--stack", stack, "--yes", "--skip-preview"], 1_200_000);
-    const repair = async (what: string) => {
+    const repair = async (id: string, what: string) => {
         progress.step(`pulumi up to repair ${what}`);
         const s = await seconds(up);
         down.clear();
         lifecycle(`repair: ${what}`, s);
+        figure({ id: `lifecycle.${id}`, section: "lifecycle", what: `pulumi up repairing ${what}`, value: s, unit: "s" });
         return s;
     };
     const kill = (machine: string) => {
@@ -252,10 +253,10 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
             }
             const per = out.glusterBricks[volume].bricks.map((b, i) => `${b.split(":")[0]} ${counts[i]}`).join(", ");
             if ((out.glusterBricks[volume].replica ?? 1) > 1) {
-                figure({ id: `gluster.${volume}`, section: "5.1", what: `${volume} (replica ${out.glusterBricks[volume].replica}): of 100 copies, on each brick`, value: Math.min(...counts), unit: "files", goal: { op: "=", value: 100 }, how: "the fewest", samples: counts, note: per });
+                figure({ id: `gluster.${volume}`, section: "5.1", what: `${volume} (replica ${out.glusterBricks[volume].replica}): of 100 copies, on each brick`, value: Math.min(...counts), unit: "files", goal: { op: "=", value: 100 }, how: "the fewest", note: per });
             } else {
                 const spread = counts.every((c) => c > 0);
-                figure({ id: `gluster.${volume}`, section: "5.1", what: `${volume} (distributed): of 100 copies, on its bricks together`, value: counts.reduce((a, b) => a + b, 0), unit: "files", goal: { op: "=", value: 100 }, samples: counts, note: `${per}; ${spread ? "every brick holds some" : "NOT every brick holds some"}` });
+                figure({ id: `gluster.${volume}`, section: "5.1", what: `${volume} (distributed): of 100 copies, on its bricks together`, value: counts.reduce((a, b) => a + b, 0), unit: "files", goal: { op: "=", value: 100 }, note: `${per}; ${spread ? "every brick holds some" : "NOT every brick holds some"}` });
             }
         }
 
@@ -332,9 +333,11 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
 
         progress.step(`100 × myjob again; ${killVictim} killed as in a power cut once it runs one`);
         let killedAt = 0;
+        let submittedAt = 0;
         let running: number[] = [];
         let lost: { job: number; queued: number; start: number; slot: string }[] = [];
         const k = await myjob(`${stamp}-killed`, async (cluster) => {
+            submittedAt = Date.now() / 1000;
             await until(async () => (await asUser(`condor_q ${cluster} -run -af RemoteHost`)).includes(killVictim), 180_000, 200);
             await sleep(500);
             const onVictim = (await asUser(`condor_q ${cluster} -run -af ProcId QDate JobCurrentStartDate RemoteHost`))
@@ -355,17 +358,17 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         const rescued = hist.filter(([p]) => running.includes(Number(p)));
         const rescuedBy = Math.max(...rescued.map(([, c]) => Number(c))) - killedAt;
         const interrupted = (await asUser(`cd ~/${stamp}-killed && grep -cE '^(004|022|024) ' results.log || true`)).trim();
-        figure({ id: "jobs.killedNode", section: "5.4", what: `of 100 jobs, finished with ${killVictim} killed mid-run`, value: k.done, unit: "jobs", goal: { op: "=", value: 100 }, note: `submit to the last done ${k.seconds.toFixed(1)} s; ${interrupted} evictions or disconnections in the user log` });
+        figure({ id: "jobs.killedNode", section: "5.4", what: `of 100 jobs, finished with ${killVictim} killed mid-run`, value: k.done, unit: "jobs", goal: { op: "=", value: 100 }, note: `cut off ${(killedAt - submittedAt).toFixed(1)} s after the submit; submit to the last done ${k.seconds.toFixed(1)} s; ${interrupted} evictions or disconnections in the user log` });
         figure({
             id: "jobs.killedNodeRescued",
             section: "5.4",
-            what: `the ${running.length} job(s) running on ${killVictim} at its death, done elsewhere`,
+            what: `${running.length === 1 ? "the job" : `the ${running.length} jobs`} running on ${killVictim} at its death, done elsewhere`,
             value: rescuedBy,
             unit: "s",
             how: "after the kill",
             note: `jobs ${running.join(", ")} finished on ${rescued.map(([, , h]) => h.replace(/^.*@/, "").replace(/\..*/, "")).join(", ")} (HTCondor's whole-second CompletionDate)`,
         });
-        await repair(`${killVictim} cut off (compute)`);
+        await repair("repairCompute", `${killVictim} cut off (compute)`);
 
         // --- 5.3: high availability ---
         progress.section("5.3 High availability");
@@ -475,9 +478,9 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         figure({ id: "ha.flapping", section: "5.3", what: `VIP moves in the 20 s after the takeover`, value: flaps, unit: "moves", goal: { op: "<=", value: 0 } });
         const after = readStatsPage(await fetchStatsPage(out.stats.url, out.stats.user, out.stats.password));
         figure({ id: "ha.statsPageBackup", section: "5.3", what: `the stats page answers on the VIP, from ${backup}`, value: after.host === backup ? 1 : 0, unit: "yes/no", goal: { op: "=", value: 1 }, note: `"Statistics Report for pid …: ${after.host}"` });
-        await repair(`${master} cut off (master director)`);
+        await repair("repairMaster", `${master} cut off (master director)`);
         const home = await until(() => vipHolders() === onlyOn(master), 120_000, 100).catch(() => NaN);
-        figure({ id: "ha.vipHome", section: "5.3", what: `VIPs back on ${master} after its repair`, value: home, unit: "s", how: "after the up", note: "priority: the master takes them again" });
+        figure({ id: "ha.vipHome", section: "5.3", what: `VIPs back on ${master} after its repair`, value: home, unit: "s", how: "after the up", note: "its higher priority takes them back; 0 when they were back before the up returned" });
 
         // --- 5.1: self-heal ---
         progress.section("5.1 SAN storage: a brick's power cut");
@@ -486,7 +489,7 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         kill(sanVictim);
         const during = (await run(compute[1], `for i in $(seq 20); do echo written-while-${sanVictim}-was-down > ${mount}/${stamp}/during$i; done; ls ${mount}/${stamp} | grep -c '^during'`)).trim();
         figure({ id: "gluster.degradedWrites", section: "5.1", what: `files written to ${replicated} with ${sanVictim} down, then listed`, value: Number(during), unit: "files", goal: { op: "=", value: 20 } });
-        await repair(`${sanVictim} cut off (SAN)`);
+        await repair("repairSan", `${sanVictim} cut off (SAN)`);
         const brick = replicaBricks[1];
         const healed = await until(async () => (await countOn(brick, stamp, "during")) === 20, 300_000, 100).catch(() => NaN);
         figure({ id: "gluster.selfHeal", section: "5.1", what: `${brick.split(":")[0]}'s ${replicated} brick holds the 20 files`, value: healed, unit: "s", how: "after the up that brought it back", goal: { op: "<", value: 5 }, note: `replica ${replica}; read on the brick every 0.1 s` });
