@@ -119,7 +119,8 @@ export class TempProject extends Project {
         const state = path.join(dir, ".state");
         const env: NodeJS.ProcessEnv = {
             ...process.env,
-            PULUMI_BACKEND_URL: `file://${state}`,
+            // No .attrs sidecars (see Pulumi.yaml): they are rewritten in place, and the program reads its own stack during an update.
+            PULUMI_BACKEND_URL: `file://${state}?metadata=skip`,
             PULUMI_CONFIG_PASSPHRASE: `e2e-${label}`,
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
