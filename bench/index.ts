@@ -21,9 +21,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostNames } from "../components/backends";
-import { clusterOf, formatPhases, jobPhases, JobPhases, jobTimes, JobTimes, myjobIdeal, negotiatorCycledSinceReconfig, negotiatorProcesses, waitForJobs } from "../tests/e2e/condor";
+import { clusterOf, formatPhases, jobPhases, JobPhases, jobTimes, JobTimes, myjobIdeal, negotiatorCycledSinceReconfig, negotiatorProcesses, waitForJobs, waitForSettledPool } from "../tests/e2e/condor";
 import { crash, machinesPss } from "../tests/e2e/host";
-import { addressesOf, outage, sleep, until } from "../tests/e2e/probe";
+import { changesOver, outage, sleep, until, vipHolders } from "../tests/e2e/probe";
 import { lab, stackText, TempProject } from "../tests/e2e/project";
 import { formatSoak, soak } from "../tests/e2e/security";
 import { frontDoorKnownHosts, NodeOutput, Ssh } from "../tests/e2e/ssh";
@@ -121,11 +121,7 @@ async function bench(o: BenchOptions, rows: Row[]): Promise<void> {
                 const cluster2 = () => out.nodes.cluster2;
                 const jordi = (script: string, timeoutMs = 1_200_000) => ssh.runAs(cluster2(), "jordi", script, timeoutMs);
                 /** Every slot listed and one negotiator, on cluster1: a settled pool. */
-                const settled = async () => {
-                    const { slots } = myjobIdeal(out.condorPool.executeSlots);
-                    await until(async () => (await jordi("condor_status -af Name | wc -l")).trim() === String(slots), 600_000, 1000);
-                    await until(async () => (await negotiatorProcesses(ssh, out.nodes)) === "cluster1:1 master2:0", 300_000, 1000);
-                };
+                const settled = () => waitForSettledPool(ssh, out.nodes, cluster2(), "jordi", out.condorPool.executeSlots, ["cluster1", "master2"], { slotsMs: 600_000, negotiatorMs: 300_000 });
                 progress("waiting for the pool to settle");
                 await settled();
 
@@ -162,17 +158,10 @@ async function bench(o: BenchOptions, rows: Row[]): Promise<void> {
                         await config("set", "--path", "--type", "float", "frontDoor.vrrp.advertInterval", String(advert));
                         await up();
                         const vip = lab("external", 200);
-                        const holders = () => ["cluster1", "master2"].filter((m) => addressesOf(names.stateDir, m).includes(vip));
-                        await until(() => holders().join() === "cluster1", 30_000);
-                        let changes = 0;
-                        let before = holders().join();
-                        for (const end = Date.now() + 20_000; Date.now() < end; ) {
-                            await sleep(50);
-                            const now = holders().join();
-                            if (now !== before) changes++;
-                            before = now;
-                        }
-                        const moved = until(() => holders().join() === "master2", 20_000, 10);
+                        const holders = () => vipHolders(names.stateDir, ["cluster1", "master2"], [vip]);
+                        await until(() => holders() === "cluster1", 30_000);
+                        const changes = await changesOver(holders, 20_000);
+                        const moved = until(() => holders() === "master2", 20_000, 10);
                         const cut = await outage(vip, 2000, () => crash(names.stateDir, "cluster1"));
                         const tVip = await moved;
                         const configured = advert === 0.2;

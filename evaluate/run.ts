@@ -11,11 +11,11 @@
  */
 import { median } from "../bench/report";
 import { hostNames } from "../components/backends";
-import { clusterOf, jobTimes, myjobIdeal, negotiatorCycledSinceReconfig, negotiatorProcesses, waitForJobs } from "../tests/e2e/condor";
+import { clusterOf, jobTimes, myjobIdeal, negotiatorCycledSinceReconfig, waitForJobs, waitForSettledPool } from "../tests/e2e/condor";
 import { crash, nspawnPid } from "../tests/e2e/host";
-import { addressesOf, fetchStatsPage, readStatsPage, sleep, sshGreets, statsCsv, until } from "../tests/e2e/probe";
+import { changesOver, fetchStatsPage, readStatsPage, sleep, sshGreets, statsCsv, until, vipHolders } from "../tests/e2e/probe";
 import { Project } from "../tests/e2e/project";
-import { frontDoorKnownHosts, NodeOutput, Ssh } from "../tests/e2e/ssh";
+import { frontDoorKnownHosts, NodeOutput, Ssh, throughLiveDirector } from "../tests/e2e/ssh";
 import { Figure, JobSpan, Results, SectionId } from "./results";
 
 /** A stack the evaluation cannot run against: what is wrong and what to do, printed without a stack trace. */
@@ -116,15 +116,7 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
 
     // Nodes behind a director that is down are reached through the other one.
     const down = new Set<string>();
-    const reach = (name: string): NodeOutput => {
-        const n = out.nodes[name];
-        const proxy = n.ssh.proxy;
-        if (!proxy) return n;
-        const through = [master, backup].find((d) => out.nodes[d].ssh.host === proxy.host);
-        if (through === undefined || !down.has(through)) return n;
-        const other = out.nodes[[master, backup].find((d) => !down.has(d))!].ssh;
-        return { ...n, ssh: { ...n.ssh, proxy: { host: other.host, port: other.port, user: other.user } } };
-    };
+    const reach = (name: string) => throughLiveDirector(out.nodes, [master, backup], down, name);
     const ssh = new Ssh(out.adminPrivateKey, out.nodes, frontDoorKnownHosts(out.sshFrontDoor, out.nodes, compute));
     const run = (node: string, cmd: string, timeoutMs = 60_000) => ssh.run(reach(node), cmd, timeoutMs);
     const asUser = (script: string, timeoutMs = 120_000) => ssh.runAs(reach(submit), user, script, timeoutMs);
@@ -147,10 +139,7 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         down.add(machine);
     };
     /** Who holds each VIP, e.g. "cluster1 cluster1" (external, internal); read from the host. */
-    const vipHolders = () => {
-        const held = Object.fromEntries([master, backup].map((d) => [d, addressesOf(names.stateDir, d)]));
-        return [out.vips.external, out.vips.internal].map((v) => [master, backup].filter((d) => held[d].includes(v)).join("+") || "nobody").join(" ");
-    };
+    const holders = () => vipHolders(names.stateDir, [master, backup], [out.vips.external, out.vips.internal]);
     const onlyOn = (d: string) => `${d} ${d}`;
     const targets = e.lifecycleTargets;
 
@@ -177,17 +166,7 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         figure({ id: "lifecycle.noopUp", section: "lifecycle", what: "pulumi up of the running cluster, no changes", unit: "s", ...med(noopUps), goal: targets && { op: "<", value: targets.noopUp } });
 
         // A settled pool: every slot listed, one negotiator, on the master director.
-        const settled = async () => {
-            const { slots } = myjobIdeal(out.condorPool.executeSlots);
-            let listed = "";
-            await until(async () => (listed = (await asUser("condor_status -af Name | wc -l")).trim()) === String(slots), 300_000, 1000).catch(() => {
-                throw new Error(`the pool lists ${listed} slots, not ${slots}, after 300 s: condor_status on ${submit} shows which`);
-            });
-            let now = "";
-            await until(async () => (now = await negotiatorProcesses(ssh, out.nodes, [master, backup])) === `${master}:1 ${backup}:0`, 300_000, 1000).catch(() => {
-                throw new Error(`the negotiators are ${now}, not only ${master}'s, after 300 s`);
-            });
-        };
+        const settled = () => waitForSettledPool(ssh, out.nodes, reach(submit), user, out.condorPool.executeSlots, [master, backup]);
 
         // --- 4.6.1: users and homes ---
         progress.section("Users and homes: NIS and NFS (thesis 3.3, 3.4, 4.6.1)");
@@ -422,15 +401,8 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         });
 
         progress.step(`60 quiet seconds: which director holds the VIPs, every 50 ms`);
-        await until(() => vipHolders() === onlyOn(master), 30_000);
-        let moves = 0;
-        let before = vipHolders();
-        for (const end = Date.now() + 60_000; Date.now() < end; ) {
-            await sleep(50);
-            const now = vipHolders();
-            if (now !== before) moves++;
-            before = now;
-        }
+        await until(() => holders() === onlyOn(master), 30_000);
+        const moves = await changesOver(holders, 60_000);
         figure({ id: "ha.quiet", section: "5.3", what: "VIP moves in a 60 s quiet period", value: moves, unit: "moves", goal: { op: "<=", value: 0 } });
 
         progress.step(`${master} cut off as in a power cut; probing the front door every 20 ms`);
@@ -448,17 +420,10 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         await sleep(t0 - Date.now());
         results.series.events.push({ t: 0, label: `${master} cut off` });
         kill(master);
-        const moved = await until(() => vipHolders() === onlyOn(backup), 20_000, 10).catch(() => NaN);
+        const moved = await until(() => holders() === onlyOn(backup), 20_000, 10).catch(() => NaN);
         results.series.events.push({ t: moved, label: `VIPs on ${backup}` });
         // Then 20 s more, watching for the VIP to move again.
-        let flaps = 0;
-        before = vipHolders();
-        for (const end = Date.now() + 20_000; Date.now() < end; ) {
-            await sleep(50);
-            const now = vipHolders();
-            if (now !== before) flaps++;
-            before = now;
-        }
+        const flaps = await changesOver(holders, 20_000);
         probing = false;
         await prober;
         const firstFail = probes.find((p) => p.t >= 0 && !p.ok);
@@ -479,7 +444,7 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         const after = readStatsPage(await fetchStatsPage(out.stats.url, out.stats.user, out.stats.password));
         figure({ id: "ha.statsPageBackup", section: "5.3", what: `the stats page answers on the VIP, from ${backup}`, value: after.host === backup ? 1 : 0, unit: "yes/no", goal: { op: "=", value: 1 }, note: `"Statistics Report for pid …: ${after.host}"` });
         await repair("repairMaster", `${master} cut off (master director)`);
-        const home = await until(() => vipHolders() === onlyOn(master), 120_000, 100).catch(() => NaN);
+        const home = await until(() => holders() === onlyOn(master), 120_000, 100).catch(() => NaN);
         figure({ id: "ha.vipHome", section: "5.3", what: `VIPs back on ${master} after its repair`, value: home, unit: "s", how: "after the up", note: "its higher priority takes them back; 0 when they were back before the up returned" });
 
         // --- 5.1: self-heal ---

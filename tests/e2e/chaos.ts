@@ -17,7 +17,7 @@ import { clusterOf, waitForJobs } from "./condor";
 import { crash, nspawnPid } from "./host";
 import { addressesOf, sleep, sshGreets, until } from "./probe";
 import { Project } from "./project";
-import { frontDoorKnownHosts, NodeOutput, Ssh } from "./ssh";
+import { frontDoorKnownHosts, NodeOutput, Ssh, throughLiveDirector } from "./ssh";
 
 export interface ChaosOptions {
     stack: string;
@@ -246,15 +246,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
     const down = new Set<string>();
     /** A node as reached now: through a director that is up. */
-    const reach = (name: string): NodeOutput => {
-        const n = out.nodes[name];
-        const proxy = n.ssh.proxy;
-        if (!proxy) return n;
-        const through = directors.find((d) => out.nodes[d].ssh.host === proxy.host);
-        if (through === undefined || !down.has(through)) return n;
-        const other = out.nodes[directors.find((d) => !down.has(d))!].ssh;
-        return { ...n, ssh: { ...n.ssh, proxy: { host: other.host, port: other.port, user: other.user } } };
-    };
+    const reach = (name: string) => throughLiveDirector(out.nodes, directors, down, name);
     const ssh = new Ssh(out.adminPrivateKey, out.nodes, frontDoorKnownHosts(out.sshFrontDoor, out.nodes, compute));
     const run = (node: string, cmd: string, timeoutMs = 60_000) => ssh.run(reach(node), cmd, timeoutMs);
     const asJordi = (script: string, timeoutMs = 60_000) => ssh.runAs(reach(submit), "jordi", script, timeoutMs);

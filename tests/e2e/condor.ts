@@ -1,10 +1,37 @@
 /** The HTCondor pool as the e2e test and the bench read it: negotiators, and a job cluster's own times. */
+import { until } from "./probe";
 import { NodeOutput, Ssh } from "./ssh";
 
 /** How many negotiator processes each director runs, e.g. "cluster1:1 master2:0". */
 export async function negotiatorProcesses(ssh: Ssh, nodes: Record<string, NodeOutput>, directors = ["cluster1", "master2"]): Promise<string> {
     const counts = await Promise.all(directors.map(async (d) => `${d}:${(await ssh.run(nodes[d], "pgrep -c -f '^condor_negotiator' || true")).trim()}`));
     return counts.join(" ");
+}
+
+/**
+ * Waits for a settled pool: every execute slot listed in condor_status (asked
+ * by USER on SUBMIT) and one negotiator process, on the first director. Each
+ * wait has its own bound; running past one fails with what was seen.
+ */
+export async function waitForSettledPool(
+    ssh: Ssh,
+    nodes: Record<string, NodeOutput>,
+    submit: NodeOutput,
+    user: string,
+    executeSlots: Record<string, number>,
+    directors: [string, string],
+    within = { slotsMs: 300_000, negotiatorMs: 300_000 },
+): Promise<void> {
+    const { slots } = myjobIdeal(executeSlots);
+    let listed = "";
+    await until(async () => (listed = (await ssh.runAs(submit, user, "condor_status -af Name | wc -l", 120_000)).trim()) === String(slots), within.slotsMs, 1000).catch(() => {
+        throw new Error(`the pool lists ${listed} slots, not ${slots}, after ${within.slotsMs / 1000} s: condor_status on ${submit.ssh.host} shows which`);
+    });
+    const [first, second] = directors;
+    let now = "";
+    await until(async () => (now = await negotiatorProcesses(ssh, nodes, directors)) === `${first}:1 ${second}:0`, within.negotiatorMs, 1000).catch(() => {
+        throw new Error(`the negotiators are ${now}, not only ${first}'s, after ${within.negotiatorMs / 1000} s`);
+    });
 }
 
 /**

@@ -3,7 +3,7 @@ import * as net from "net";
 import * as path from "path";
 import { hostNames } from "../../components/backends";
 import { childrenOf, nspawnPid } from "./host";
-import { addressesOf, fetchStatsPage, outage, readStatsPage, sleep, sshGreets, statsCsv, until } from "./probe";
+import { addressesOf, fetchStatsPage, outage, readStatsPage, sleep, sshGreets, statsCsv, until, vipHolders } from "./probe";
 import { lab, TempProject } from "./project";
 import { sessionsUntil } from "./security";
 import { frontDoorKnownHosts, NodeOutput, Ssh } from "./ssh";
@@ -125,7 +125,7 @@ describe("front door (dnsmasq, keepalived, HAProxy, NAT)", () => {
             return vips.every((v) => a.includes(v));
         };
         /** Who holds each VIP ("cluster1 cluster1": external, internal), and every other holder seen over SECONDS. */
-        const holders = () => [external, internal].map((v) => ["cluster1", "master2"].filter((m) => holds(m, v)).join("+") || "nobody").join(" ");
+        const holders = () => vipHolders(names.stateDir, ["cluster1", "master2"], [external, internal]);
         const watch = async (seconds: number) => {
             const seen = new Set<string>([holders()]);
             for (const end = Date.now() + seconds * 1000; Date.now() < end; ) {

@@ -89,6 +89,29 @@ export function addressesOf(stateDir: string, machine: string): string[] {
     }
 }
 
+/**
+ * Who holds each of VIPS among DIRECTORS, read from the host: one word per
+ * VIP in order, a director's name, names joined by "+" when several hold it,
+ * or "nobody"; e.g. "cluster1 cluster1" for the external and internal VIPs.
+ */
+export function vipHolders(stateDir: string, directors: string[], vips: string[]): string {
+    const held = directors.map((d) => [d, addressesOf(stateDir, d)] as const);
+    return vips.map((v) => held.filter(([, a]) => a.includes(v)).map(([d]) => d).join("+") || "nobody").join(" ");
+}
+
+/** How many times READ's answer changes over MS, read every EVERY ms. */
+export async function changesOver(read: () => string, ms: number, every = 50): Promise<number> {
+    let changes = 0;
+    let before = read();
+    for (const end = Date.now() + ms; Date.now() < end; ) {
+        await sleep(every);
+        const now = read();
+        if (now !== before) changes++;
+        before = now;
+    }
+    return changes;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls f every intervalMs until it is true; resolves with the seconds it took, or rejects. */

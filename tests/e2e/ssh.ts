@@ -21,6 +21,20 @@ export function frontDoorKnownHosts(frontDoor: { host: string; port: number }, n
     return compute.map((c) => `[${frontDoor.host}]:${frontDoor.port} ${nodes[c].hostKey}`);
 }
 
+/**
+ * How to reach node NAME now: as the outputs say, or, when its jump host is a
+ * director in DOWN, through another director that is up.
+ */
+export function throughLiveDirector(nodes: Record<string, NodeOutput>, directors: string[], down: Set<string>, name: string): NodeOutput {
+    const n = nodes[name];
+    const proxy = n.ssh.proxy;
+    if (!proxy) return n;
+    const through = directors.find((d) => nodes[d].ssh.host === proxy.host);
+    if (through === undefined || !down.has(through)) return n;
+    const other = nodes[directors.find((d) => !down.has(d))!].ssh;
+    return { ...n, ssh: { ...n.ssh, proxy: { host: other.host, port: other.port, user: other.user } } };
+}
+
 /** An ssh client configuration with the stack's key and its machines' pinned host keys. */
 export class Ssh {
     private readonly dir: string;
