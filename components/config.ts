@@ -297,6 +297,14 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         else if (seenMosix.has(m)) bad(["mosix", "nodes", i], "is listed twice");
         seenMosix.add(m);
     });
+    // Job managers: each once; Slurm needs compute nodes and an accounting host that is a node.
+    cfg.jobs.schedulers.forEach((s, i) => {
+        if (cfg.jobs.schedulers.indexOf(s) !== i) bad(["jobs", "schedulers", i], "is listed twice");
+    });
+    const slurmOn = cfg.jobs.schedulers.includes("slurm");
+    if (slurmOn && cfg.roles.compute.length === 0) bad(["jobs", "schedulers"], "includes slurm, but roles.compute is empty: Slurm needs a compute node to run jobs on");
+    const accountingHost = cfg.slurm.accountingHost ?? cfg.roles.nas;
+    if (cfg.slurm.accountingHost !== undefined && !index.has(cfg.slurm.accountingHost)) bad(["slurm", "accountingHost"], "is not a node in thesis-cluster:nodes");
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
@@ -318,6 +326,8 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             uidDomain: cfg.condor.uidDomain ?? cfg.frontDoor.domain,
             filesystemDomain: cfg.condor.filesystemDomain ?? cfg.frontDoor.domain,
         },
+        jobs: cfg.jobs,
+        slurm: { ...cfg.slurm, accountingHost },
         mosix: { ...cfg.mosix, nodes: mosixNodes },
         rollout: cfg.rollout,
         virtualbox: cfg.virtualbox,

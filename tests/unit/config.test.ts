@@ -297,6 +297,19 @@ describe("stack config", () => {
         expect(localFileProblems(parseClusterConfig(stackConfig("local")))).toEqual([]);
     });
 
+    it("runs HTCondor alone unless Slurm is named, and checks the job managers before anything is touched", () => {
+        const cfg = parseClusterConfig(stackConfig("local"));
+        expect(cfg.jobs).toEqual({ schedulers: ["htcondor"] });
+        expect(cfg.slurm).toEqual({ clusterName: "thesis-cluster", partition: "compute", accountingHost: "nas", controllerTimeoutSeconds: 10, nodeTimeoutSeconds: 20 });
+        expect(problems(variant((c) => (c.jobs = { schedulers: ["htcondor", "torque"] })))[0]).toMatch(/^thesis-cluster:jobs\.schedulers\[1\]: "torque" /);
+        expect(problems(variant((c) => (c.jobs = { schedulers: ["slurm", "slurm"] })))).toEqual(['thesis-cluster:jobs.schedulers[1]: "slurm" is listed twice']);
+        expect(problems(variant((c) => ((c.jobs = { schedulers: ["slurm"] }), (c.slurm = { accountingHost: "db1" }))))).toEqual(['thesis-cluster:slurm.accountingHost: "db1" is not a node in thesis-cluster:nodes']);
+        expect(problems(variant((c) => ((c.jobs = { schedulers: ["slurm"] }), (c.roles.compute = []))))).toContain(
+            'thesis-cluster:jobs.schedulers: ["slurm"] includes slurm, but roles.compute is empty: Slurm needs a compute node to run jobs on',
+        );
+        expect(problems(variant((c) => (c.slurm = { partition: "Compute" })))[0]).toMatch(/^thesis-cluster:slurm\.partition: "Compute" must be lower-case/);
+    });
+
     it("reports every problem at once", () => {
         const msgs = problems(variant((c) => {
             c.nodes[3].name = "cluster2";
