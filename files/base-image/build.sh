@@ -60,7 +60,9 @@ done
 systemctl --root="$rootfs" mask run-rpc_pipefs.mount >/dev/null
 
 # 4. Identity is per machine: host keys and machine id are made for each one.
-rm -f "$rootfs"/etc/ssh/ssh_host_*
+# munge's postinst makes a key; a cluster's key is its own secret, installed by
+# the stack, never one shared by every machine built from this image.
+rm -f "$rootfs"/etc/ssh/ssh_host_* "$rootfs/etc/munge/munge.key"
 : >"$rootfs/etc/machine-id"
 rm -f "$rootfs/var/lib/dbus/machine-id"
 
