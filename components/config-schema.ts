@@ -409,6 +409,18 @@ const slurmSchema = z
             .max(3600)
             .default(20)
             .meta(doc("`SlurmdTimeout`: how long a silent compute node stays up in the controller's eyes before it is DOWN and its jobs requeued (Slurm: 300)", { type: "seconds" })),
+        requeueDelaySeconds: z
+            .number()
+            .int()
+            .min(5)
+            .max(3600)
+            .default(10)
+            .meta(
+                doc(
+                    "how long a requeued job (its node died, or it checkpointed and asked to be requeued) waits before it may start again: Slurm's credential lifetime, `AuthInfo=cred_expire` (Slurm: 120; at least 5)",
+                    { type: "seconds" },
+                ),
+            ),
     })
     .strict();
 

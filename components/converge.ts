@@ -53,6 +53,8 @@ export interface ManagedServiceArgs {
     before?: pulumi.Input<string>;
     /** Runs after the files are in place and before the unit is handled; idempotent. */
     after?: pulumi.Input<string>;
+    /** Runs after the unit is handled: waits until the service answers, and fails the step if it never does; idempotent. */
+    ready?: string;
     /** Live facts to watch besides files and unit (sysctls, tables). */
     probes?: ProbeInput[];
     /** Files not removed when the service is deleted (shared ones like /etc/resolv.conf). */
@@ -93,6 +95,7 @@ export interface ResolvedArgs {
     onChange?: "reload" | "restart";
     before?: string;
     after?: string;
+    ready?: string;
     probes?: Probe[];
     keepOnDelete?: string[];
 }
@@ -145,6 +148,7 @@ export function applyScript(files: FileToPut[], args: ResolvedArgs): string {
             `if [ $touched = 1 ]; then n=0; for _ in $(seq 100); do case $(systemctl is-active ${u}) in activating|reloading|deactivating|refreshing) n=0 ;; *) n=$((n + 1)); [ $n -ge 3 ] && break ;; esac; sleep 0.1; done; fi`,
         );
     }
+    if (args.ready) lines.push(args.ready);
     return lines.join("\n") + "\n";
 }
 
@@ -211,6 +215,7 @@ export class ManagedService extends Command {
             .apply(([before, after, wanted]): ResolvedArgs => ({
                 unit: args.unit,
                 onChange: args.onChange,
+                ready: args.ready,
                 before,
                 after,
                 probes: (args.probes ?? []).map((p, i) => ({ script: p.script, expect: wanted[i] })),
