@@ -42,6 +42,7 @@ export function slurmConf(plan: ClusterPlan, s: SlurmPlan): string {
         messageTimeout: MESSAGE_TIMEOUT,
         nodeTimeout: s.nodeTimeoutSeconds,
         schedulerParameters: SCHEDULER_PARAMETERS,
+        epilog: "/usr/bin/true",
         accountingHost: s.accounting.address,
         nodes: nodes.map((n) => ({ name: n.name, address: n.address, cpus: n.spec.cpus, memoryMb: n.spec.memoryMb })),
         nodeList: nodes.map((n) => n.name).join(","),
