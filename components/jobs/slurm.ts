@@ -54,7 +54,7 @@ export function slurmConf(plan: ClusterPlan, s: SlurmPlan): string {
 /** Seconds a message to a daemon may take (Slurm's default is 10). */
 export const MESSAGE_TIMEOUT = 5;
 /** See docs/jobs.md for why each. */
-export const SCHEDULER_PARAMETERS = "";
+export const SCHEDULER_PARAMETERS = "sched_interval=2";
 
 export function slurmdbdConf(s: SlurmPlan): string {
     return render("slurm/slurmdbd.conf.mustache", { name: s.accounting.name, address: s.accounting.address, database: DATABASE });
@@ -76,18 +76,27 @@ export function slurmExamples(): ManagedFile[] {
  * it), restarted if it dies, and for slurmctld only with its state's file
  * system mounted.
  */
-export function unitDropIn(unit: "slurmctld" | "slurmd" | "slurmdbd", s: SlurmPlan): ManagedFile {
+export function unitDropIn(unit: "slurmctld" | "slurmd" | "slurmdbd", s: SlurmPlan, node?: NodePlan): ManagedFile {
     const lines = ["# Managed by thesis-cluster (Pulumi).", "[Unit]", "Wants=munge.service", "After=munge.service network-online.target"];
     if (unit === "slurmctld") lines.push(`RequiresMountsFor=${s.stateSave}`);
     if (unit === "slurmdbd") lines.push("Wants=mariadb.service", "After=mariadb.service");
-    lines.push("[Service]", "Restart=on-failure", "RestartSec=2");
+    lines.push("[Service]");
+    const primary = unit === "slurmctld" && node === s.controllers[0];
+    const backup = unit === "slurmctld" && !primary;
+    // The primary takes control back from a backup without a gap (see the script);
+    // the backup stopped for it starts again to stand by.
+    if (primary) lines.push(`ExecStartPre=+${RECLAIM}`);
+    lines.push(`Restart=${backup ? "always" : "on-failure"}`, "RestartSec=2");
     return { path: dropIn(unit), content: lines.join("\n") + "\n" };
 }
+
+/** Run before the primary slurmctld starts: a backup in control hands over by saving its state and stopping. */
+export const RECLAIM = "/usr/local/lib/thesis-cluster/slurmctld-reclaim";
 
 /** Waits up to `seconds` until the probe prints its expected line; else fails, saying what it saw. */
 export function untilScript(p: { script: string; expect: string }, seconds: number, what: string): string {
     return [
-        `for _ in $(seq ${seconds * 2}); do seen=$({ ${p.script}; } 2>&1 | head -1); [ "$seen" = ${q(p.expect)} ] && break; sleep 0.5; done`,
+        `for _ in $(seq ${seconds * 2}); do seen=$({ ${p.script}; } 2>&1 | head -1 || true); [ "$seen" = ${q(p.expect)} ] && break; sleep 0.5; done`,
         `[ "$seen" = ${q(p.expect)} ] || { echo ${q(`${what} within ${seconds} s:`)} "$seen" >&2; exit 1; }`,
     ].join("\n");
 }
@@ -247,7 +256,10 @@ export class SlurmCluster extends ServiceComponent {
                 {
                     machine: machines[node.name],
                     before: stateDirScript(s),
-                    files: [unitDropIn("slurmctld", s)],
+                    files: [
+                        unitDropIn("slurmctld", s, node),
+                        ...(node === s.controllers[0] ? [{ path: RECLAIM, content: render("slurm/slurmctld-reclaim.mustache", { name: node.name }), mode: "755" }] : []),
+                    ],
                     after: DAEMON_RELOAD,
                     unit: "slurmctld",
                     onChange: "restart",
