@@ -40,7 +40,10 @@ const removals = Promise.all([previousOutput("condorPool"), previousOutput("glus
     }
     for (const n of computeLeaving(pool, plan.compute.map((c) => c.name))) {
         pulumi.log.warn(
-            `${n} leaves roles.compute: it is drained first (drain-${n}: HTCondor starts no new job there; running ones may go on up to ${plan.condor.drainTimeoutSeconds} s after their start, self-checkpointing ones resume elsewhere; users still logged in there are told with wall and waited for until then), then its services and machine go`,
+            `${n} leaves roles.compute: it is drained first (drain-${n}: HTCondor starts no new job there; running ones may go on up to ${plan.condor.drainTimeoutSeconds} s after their start, self-checkpointing ones resume elsewhere; users still logged in there are told with wall and waited for until then), then its services and machine go` +
+                (plan.slurm
+                    ? `; in Slurm it is drained before the controllers forget it (slurm-${plan.slurm.controllers[0].name}): its jobs may go on up to ${plan.slurm.drainTimeoutSeconds} s, then are requeued to run elsewhere`
+                    : ""),
         );
     }
     return Promise.resolve();

@@ -409,6 +409,18 @@ const slurmSchema = z
             .max(3600)
             .default(20)
             .meta(doc("`SlurmdTimeout`: how long a silent compute node stays up in the controller's eyes before it is DOWN and its jobs requeued (Slurm: 300)", { type: "seconds" })),
+        drainTimeoutSeconds: z
+            .number()
+            .int()
+            .min(0)
+            .max(86400)
+            .default(600)
+            .meta(
+                doc(
+                    "how long the jobs of a compute node leaving `roles.compute` may go on after Slurm stops starting new ones there; those still running then are requeued to run elsewhere (self-checkpointing ones resume from their checkpoint), and one that cannot be requeued stops the change",
+                    { type: "seconds" },
+                ),
+            ),
         requeueDelaySeconds: z
             .number()
             .int()

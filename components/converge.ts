@@ -61,6 +61,8 @@ export interface ManagedServiceArgs {
     keepOnDelete?: string[];
     /** Local files copied to the machine before the script runs; a changed file re-runs it. */
     uploads?: { source: string; path: string }[];
+    /** Runs first when the service is deleted: a non-zero exit stops the delete, with nothing undone (work the removal would lose). */
+    deleteGuard?: string;
     /** Runs when the service is deleted, after the unit is stopped and the files removed (mounts undone). */
     onDelete?: string;
     /** Limit of each run of the script. Default: the provider's. */
@@ -176,6 +178,8 @@ export function checkScript(files: { path: string; content: string; mode?: strin
 
 function deleteScript(files: ManagedFile[], args: ManagedServiceArgs): string {
     const lines = ["set -uo pipefail"];
+    if (args.deleteGuard) lines.push(`( ${args.deleteGuard}
+) || exit 1`);
     if (args.unit) lines.push(`systemctl disable --now --quiet ${q(args.unit)} || true`);
     for (const f of files) {
         if (!(args.keepOnDelete ?? []).includes(f.path)) lines.push(`rm -f ${q(f.path)} && echo "removed ${f.path}"`);

@@ -200,6 +200,7 @@ function slurmPlan(cfg: ClusterConfig, directors: NodePlan[], compute: NodePlan[
         controllerTimeoutSeconds: cfg.slurm.controllerTimeoutSeconds,
         nodeTimeoutSeconds: cfg.slurm.nodeTimeoutSeconds,
         requeueDelaySeconds: cfg.slurm.requeueDelaySeconds,
+        drainTimeoutSeconds: cfg.slurm.drainTimeoutSeconds,
         controllers: directors,
         accounting,
         stateSave: directors.length > 1 && replicated ? `${replicated.mount}/slurm/slurmctld` : "/var/lib/slurm/slurmctld",

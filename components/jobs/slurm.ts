@@ -176,6 +176,40 @@ export function hardwareGuard(plan: ClusterPlan, node: NodePlan): string {
     ].join("\n");
 }
 
+/**
+ * On the primary controller, before a slurm.conf without some compute node is
+ * installed (a controller that reloads it forgets the node, and the jobs
+ * running there with it): each such node is drained in Slurm (no new job
+ * starts there) and its jobs may run up to slurm.drainTimeoutSeconds; those
+ * still running then are requeued to run elsewhere. A job that cannot be
+ * requeued (interactive, --no-requeue) stops the change before anything is installed.
+ */
+export function drainLeavingScript(plan: ClusterPlan, s: SlurmPlan): string {
+    const t = s.drainTimeoutSeconds;
+    return [
+        `leaving=$(sed -n 's/^NodeName=\\([^ ]*\\).*/\\1/p' ${SLURM_CONF} 2>/dev/null | grep -vxF -e "" ${plan.compute.map((n) => `-e ${n.name}`).join(" ")} | paste -sd, || true)`,
+        'if [ -n "$leaving" ] && systemctl is-active --quiet slurmctld; then',
+        "  t0=$SECONDS",
+        `  for _ in $(seq 30); do scontrol update NodeName="$leaving" State=DRAIN Reason="thesis-cluster: leaves roles.compute" 2>/dev/null && break; sleep 1; done`,
+        '  echo "draining $leaving in Slurm: no new job starts there"',
+        `  deadline=$((t0 + ${t})); requeued=0`,
+        '  while jobs=$(squeue -h -w "$leaving" -o %A 2>/dev/null | paste -sd, || true); [ -n "$jobs" ]; do',
+        '    if [ $SECONDS -ge $deadline ] && [ $requeued = 0 ]; then',
+        `      if ! scontrol requeue "$jobs" 2>/dev/null; then echo "Slurm jobs $jobs still run on $leaving after ${t} s and cannot all be requeued (interactive, or submitted with --no-requeue): they would be lost with the node. Let them finish or cancel them (scancel), then run pulumi up again. Nothing was changed." >&2; exit 1; fi`,
+        `      echo "requeued Slurm jobs $jobs, still running on $leaving after ${t} s: they run again elsewhere"; requeued=1`,
+        "    fi",
+        "    sleep 1",
+        "  done",
+        '  echo "$leaving drained in Slurm after $((SECONDS - t0)) s: no job runs there"',
+        "fi",
+    ].join("\n");
+}
+
+/** A compute node's slurmd is not removed while jobs run there (Slurm turned off): they would be lost. */
+export function slurmdDeleteGuard(node: NodePlan): string {
+    return `jobs=$(squeue -h -w ${node.name} -o %A 2>/dev/null | paste -sd, || true); if [ -n "$jobs" ]; then echo "${node.name} still runs Slurm jobs $jobs: removing its slurmd would lose them. Let them finish or cancel them (scancel), then run pulumi up again." >&2; exit 1; fi`;
+}
+
 /** The state directory, made by the first controller to get there. */
 const stateDirScript = (s: SlurmPlan) =>
     `[ -d ${q(s.stateSave)} ] || { install -d -o slurm -g slurm -m 700 ${q(s.stateSave)}; echo "made ${s.stateSave}"; }; [ "$(stat -c %U:%a ${q(s.stateSave)})" = slurm:700 ] || { chown slurm:slurm ${q(s.stateSave)}; chmod 700 ${q(s.stateSave)}; echo "set ${s.stateSave} to slurm 0700"; }`;
@@ -214,7 +248,11 @@ export class SlurmCluster extends ServiceComponent {
 
         // Authentication and the shared config on every node with a daemon.
         const base = this.onEach(`${name}`, s.members, machines, (node) => ({
-            before: [isCompute(plan, node) ? hardwareGuard(plan, node) : "", AUTH_AND_CONFIG_BEFORE].join("\n"),
+            before: [isCompute(plan, node) ? hardwareGuard(plan, node) : "", node === s.controllers[0] ? drainLeavingScript(plan, s) : "", AUTH_AND_CONFIG_BEFORE]
+                .filter(Boolean)
+                .join("\n"),
+            // The primary's may wait for jobs on leaving nodes.
+            timeoutSeconds: node === s.controllers[0] ? s.drainTimeoutSeconds + 300 : undefined,
             files: [
                 { path: MUNGE_KEY, content: key.value, mode: "400", owner: "munge:munge", secret: true },
                 // scontrol parses the new file alone and stops at an unknown key or a bad value.
@@ -282,6 +320,7 @@ export class SlurmCluster extends ServiceComponent {
                 unit: "slurmd",
                 onChange: "restart",
                 ready: untilScript(nodeProbe(node), 60, `${node.name} did not come into service`),
+                deleteGuard: slurmdDeleteGuard(node),
                 probes: [nodeProbe(node)],
             }),
             [...Object.values(controllers), ...plan.compute.map((n) => base[n.name]), ...this.waitsFor],
