@@ -400,8 +400,13 @@ const slurmSchema = z
             .int()
             .min(3)
             .max(3600)
-            .default(10)
-            .meta(doc("`SlurmctldTimeout`: how long the backup controller (directors[1]) waits for the primary before it takes over (Slurm: 120)", { type: "seconds" })),
+            .default(6)
+            .meta(
+                doc(
+                    "`SlurmctldTimeout`: how long the backup controller (directors[1]) waits for the primary, unanswering and its heartbeat file unchanged, before it takes over (Slurm: 120); clients that find only a standby controller wait half of it before they try again",
+                    { type: "seconds" },
+                ),
+            ),
         nodeTimeoutSeconds: z
             .number()
             .int()

@@ -306,7 +306,7 @@ describe("stack config", () => {
             clusterName: "thesis-cluster",
             partition: "compute",
             accountingHost: "nas",
-            controllerTimeoutSeconds: 10,
+            controllerTimeoutSeconds: 6,
             nodeTimeoutSeconds: 20,
             drainTimeoutSeconds: 600,
             requeueDelaySeconds: 10,

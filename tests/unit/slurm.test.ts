@@ -21,7 +21,7 @@ describe("Slurm", () => {
         expect(conf).toContain("SlurmctldHost=cluster1(10.0.100.1)\nSlurmctldHost=master2(10.0.100.50)\n");
         expect(conf).toContain("StateSaveLocation=/mnt/gfs-r/slurm/slurmctld\n");
         expect(conf).toContain("AccountingStorageHost=10.0.100.100\n");
-        expect(conf).toContain("\nSlurmctldTimeout=10\n");
+        expect(conf).toContain("\nSlurmctldTimeout=6\n");
         expect(conf).toContain("\nSlurmdTimeout=20\n");
         expect(conf).toContain("\nJobRequeue=1\n");
         expect(conf).toContain("\nAuthInfo=cred_expire=10\n");
