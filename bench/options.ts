@@ -1,6 +1,6 @@
 /** `npm run bench` options, checked before anything is built. */
 
-export const SECTIONS = ["lifecycle", "failover", "soak", "jobs", "had"] as const;
+export const SECTIONS = ["lifecycle", "failover", "soak", "jobs", "had", "schedulers"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
