@@ -49,7 +49,10 @@ export function eventTime(line: string): number {
     return Date.parse(`${date}T${time}Z`) / 1000;
 }
 
-export async function compareSchedulers(c: CompareContext, rounds: number): Promise<Row[]> {
+/** A compared figure, with a stable key for the evaluation's results (schedulers.makespan.slurm …). */
+export type ComparedRow = Row & { id: string };
+
+export async function compareSchedulers(c: CompareContext, rounds: number): Promise<ComparedRow[]> {
     const down = new Set<string>();
     const node = (n: string) => throughLiveDirector(c.nodes, ["cluster1", "master2"], down, n);
     const jordi = (script: string, timeoutMs = 900_000) => c.ssh.runAs(node("cluster2"), "jordi", script, timeoutMs);
@@ -162,7 +165,8 @@ export async function compareSchedulers(c: CompareContext, rounds: number): Prom
         resume.Slurm.push(recs[1].start - recs[0].end);
     }
 
-    const row = (what: string, m: Manager, xs: number[], note: string, goal?: Row["goal"]): Row => ({
+    const row = (key: string, what: string, m: Manager, xs: number[], note: string, goal?: Row["goal"]): ComparedRow => ({
+        id: `schedulers.${key}.${m === "HTCondor" ? "htcondor" : "slurm"}`,
         what: `${what}: ${m}`,
         value: median(xs),
         unit: "s",
@@ -171,17 +175,18 @@ export async function compareSchedulers(c: CompareContext, rounds: number): Prom
         goal,
         note: `min ${Math.min(...xs).toFixed(1)} s, max ${Math.max(...xs).toFixed(1)} s; ${note}`,
     });
-    const rows: Row[] = [];
+    const rows: ComparedRow[] = [];
     for (const m of MANAGERS) {
-        rows.push(row(`100 × 2 s jobs, shared homes, ${slots} CPUs`, m, makespan[m], `ideal ${ideal} s`, m === "Slurm" ? { op: "<=", value: ideal * 1.1 } : undefined));
+        rows.push(row("makespan", `100 × 2 s jobs, shared homes, ${slots} CPUs`, m, makespan[m], `ideal ${ideal} s`, m === "Slurm" ? { op: "<=", value: ideal * 1.1 } : undefined));
     }
     for (const m of MANAGERS) {
-        rows.push(row("overhead per job (makespan over ideal, per job on a CPU)", m, makespan[m].map((s) => (s - ideal) / (100 / slots)), "the gap between one job's end and the next start on the same CPU"));
+        rows.push(row("overhead", "overhead per job (makespan over ideal, per job on a CPU)", m, makespan[m].map((s) => (s - ideal) / (100 / slots)), "the gap between one job's end and the next start on the same CPU"));
     }
-    for (const m of MANAGERS) rows.push(row("one job, submit to start on an idle cluster", m, firstStart[m], "the job's own clock against the submit command's, on cluster2"));
+    for (const m of MANAGERS) rows.push(row("submitToStart", "one job, submit to start on an idle cluster", m, firstStart[m], "the job's own clock against the submit command's, on cluster2"));
     for (const m of MANAGERS) {
         rows.push(
             row(
+                "directorLost",
                 "director cluster1 lost: a job submitted at once has run",
                 m,
                 takeover[m],
@@ -190,9 +195,9 @@ export async function compareSchedulers(c: CompareContext, rounds: number): Prom
             ),
         );
     }
-    for (const m of MANAGERS) rows.push(row("compute node lost under a 20 s job: that job done elsewhere", m, nodeLost[m], "from the power cut to the rerun's end"));
+    for (const m of MANAGERS) rows.push(row("nodeLost", "compute node lost under a 20 s job: that job done elsewhere", m, nodeLost[m], "from the power cut to the rerun's end"));
     for (const m of MANAGERS) {
-        rows.push(row("pi interrupted: runs again from its checkpoint", m, resume[m], m === "Slurm" ? "sacct: requeue to restart (requeueDelaySeconds)" : "pi.log: eviction to the next execute event"));
+        rows.push(row("checkpointResume", "pi interrupted: runs again from its checkpoint", m, resume[m], m === "Slurm" ? "sacct: requeue to restart (requeueDelaySeconds)" : "pi.log: eviction to the next execute event"));
     }
     return rows;
 }

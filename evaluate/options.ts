@@ -11,15 +11,17 @@ export interface EvaluateOptions {
     fresh: boolean;
     /** Exit non-zero when a target is missed. */
     check: boolean;
+    /** Rounds of the HTCondor and Slurm comparison (each figure's median, min and max over them). */
+    rounds: number;
 }
 
-export const usage = "usage: npm run evaluate -- [--stack NAME | --fresh] [--out DIR] [--check]";
+export const usage = "usage: npm run evaluate -- [--stack NAME | --fresh] [--out DIR] [--rounds 3] [--check]";
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
 
 /** Parses the command line; a bad option or value throws BadOption naming it. */
 export function parseEvaluateOptions(argv: string[], cwd = process.cwd()): EvaluateOptions {
-    const o: EvaluateOptions = { stack: "local", out: path.resolve(cwd, "report"), fresh: false, check: false };
+    const o: EvaluateOptions = { stack: "local", out: path.resolve(cwd, "report"), fresh: false, check: false, rounds: 3 };
     let stackGiven = false;
     eachOption(argv, (flag, value) => {
         switch (flag) {
@@ -34,6 +36,13 @@ export function parseEvaluateOptions(argv: string[], cwd = process.cwd()): Evalu
                 const v = value();
                 if (v.trim() === "") throw new BadOption(`--out "${v}": give a directory`);
                 o.out = path.resolve(cwd, v);
+                break;
+            }
+            case "--rounds": {
+                const v = value();
+                const n = Number(v);
+                if (!Number.isInteger(n) || n < 1 || n > 20) throw new BadOption(`--rounds ${v}: give a whole number from 1 to 20`);
+                o.rounds = n;
                 break;
             }
             case "--fresh":
