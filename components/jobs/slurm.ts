@@ -116,10 +116,13 @@ const AUTH_AND_CONFIG_AFTER = [
     'if ! systemctl is-active --quiet munge; then systemctl restart munge; echo "started munge"',
     'elif [ "${key_changed:-0}" = 1 ]; then systemctl restart munge; echo "restarted munge: its key changed"; fi',
     'if [ "${conf_changed:-0}" = 1 ]; then for u in slurmctld slurmd slurmdbd; do if systemctl is-active --quiet $u; then systemctl reload-or-restart $u; echo "reloaded $u"; fi; done; fi',
+    // slurmdbd reads its own file only when it starts (the controllers queue their records meanwhile).
+    `if [ -f ${SLURMDBD_CONF} ] && [ "$(sha256sum <${SLURMDBD_CONF})" != "$dbd_before" ] && systemctl is-active --quiet slurmdbd; then systemctl restart slurmdbd; echo "restarted slurmdbd: ${SLURMDBD_CONF} changed"; fi`,
 ].join("\n");
 const AUTH_AND_CONFIG_BEFORE = [
     `key_before=$(sha256sum <${MUNGE_KEY} 2>/dev/null || true)`,
     `conf_before=$(sha256sum <${SLURM_CONF} 2>/dev/null || true)`,
+    `dbd_before=$(sha256sum <${SLURMDBD_CONF} 2>/dev/null || true)`,
 ].join("\n");
 
 /** munge signs and checks a credential with the installed key. */
