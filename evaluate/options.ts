@@ -1,6 +1,6 @@
 /** `npm run evaluate` options, checked before anything is touched. */
 import * as path from "path";
-import { BadOption, eachOption } from "../bench/options";
+import { BadOption, eachOption, parseRounds } from "../bench/options";
 
 export interface EvaluateOptions {
     /** The stack of the repository to evaluate (it must be up); unset with `fresh`. */
@@ -38,13 +38,9 @@ export function parseEvaluateOptions(argv: string[], cwd = process.cwd()): Evalu
                 o.out = path.resolve(cwd, v);
                 break;
             }
-            case "--rounds": {
-                const v = value();
-                const n = Number(v);
-                if (!Number.isInteger(n) || n < 1 || n > 20) throw new BadOption(`--rounds ${v}: give a whole number from 1 to 20`);
-                o.rounds = n;
+            case "--rounds":
+                o.rounds = parseRounds(value());
                 break;
-            }
             case "--fresh":
                 o.fresh = true;
                 break;
