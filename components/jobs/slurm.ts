@@ -29,10 +29,19 @@ export const EXAMPLES_DIR = "/usr/local/share/thesis-cluster/slurm";
 
 const dropIn = (unit: string) => `/etc/systemd/system/${unit}.service.d/thesis-cluster.conf`;
 
+/**
+ * The memory slurm.conf offers jobs on a node (`RealMemory`): 90% of its
+ * `memoryMb`. A machine given N MiB reports less to slurmd (the kernel keeps
+ * its share: a 512 MiB VM shows about 480), and Slurm drains a node that
+ * reports less than slurm.conf says; the rest is left to the system and the
+ * daemons.
+ */
+export const realMemory = (node: NodePlan) => Math.floor(node.spec.memoryMb * 0.9);
+
 /** slurm.conf: the same on every node with a Slurm daemon. */
 export function slurmConf(plan: ClusterPlan, s: SlurmPlan): string {
     const nodes = plan.compute;
-    const memPerCpu = Math.min(...nodes.map((n) => Math.floor(n.spec.memoryMb / n.spec.cpus)));
+    const memPerCpu = Math.min(...nodes.map((n) => Math.floor(realMemory(n) / n.spec.cpus)));
     return render("slurm/slurm.conf.mustache", {
         clusterName: s.clusterName,
         controllers: s.controllers.map((n) => ({ name: n.name, address: n.address })),
@@ -44,7 +53,7 @@ export function slurmConf(plan: ClusterPlan, s: SlurmPlan): string {
         schedulerParameters: SCHEDULER_PARAMETERS,
         epilog: "/usr/bin/true",
         accountingHost: s.accounting.address,
-        nodes: nodes.map((n) => ({ name: n.name, address: n.address, cpus: n.spec.cpus, memoryMb: n.spec.memoryMb })),
+        nodes: nodes.map((n) => ({ name: n.name, address: n.address, cpus: n.spec.cpus, memoryMb: realMemory(n) })),
         nodeList: nodes.map((n) => n.name).join(","),
         partition: s.partition,
         memPerCpu,
@@ -174,7 +183,7 @@ export function hardwareGuard(plan: ClusterPlan, node: NodePlan): string {
     return [
         `hw=$(slurmd -C 2>/dev/null | head -1)`,
         `cpus=$(echo "$hw" | sed -n 's/.*CPUs=\\([0-9]*\\).*/\\1/p'); mem=$(echo "$hw" | sed -n 's/.*RealMemory=\\([0-9]*\\).*/\\1/p')`,
-        `if [ "\${mem:-0}" -lt ${node.spec.memoryMb} ]; then echo "thesis-cluster:nodes[${i}].memoryMb: ${node.spec.memoryMb} is more than the \${mem:-?} MiB ${node.name} has (slurmd -C); Slurm would drain it. Nothing was installed." >&2; exit 1; fi`,
+        `if [ "\${mem:-0}" -lt ${realMemory(node)} ]; then echo "thesis-cluster:nodes[${i}].memoryMb: ${node.spec.memoryMb} is more than ${node.name} has: slurmd -C finds \${mem:-?} MiB, and Slurm is told of ${realMemory(node)} (90%); it would drain the node. Nothing was installed." >&2; exit 1; fi`,
         `if [ "\${cpus:-0}" -lt ${node.spec.cpus} ]; then echo "thesis-cluster:nodes[${i}].cpus: ${node.spec.cpus} is more than the \${cpus:-?} CPUs ${node.name} has (slurmd -C); Slurm would drain it. Nothing was installed." >&2; exit 1; fi`,
     ].join("\n");
 }
@@ -232,7 +241,7 @@ export class SlurmCluster extends ServiceComponent {
               controllers: { primary: string; backups: string[] };
               stateSaveLocation: string;
               partitions: Record<string, { default: boolean; nodes: string[] }>;
-              nodes: Record<string, { cpus: number; memoryMb: number }>;
+              nodes: Record<string, { cpus: number; memoryMb: number; realMemoryMb: number }>;
               accountingHost: string;
           };
     public readonly steps: Record<string, ManagedService> = {};
@@ -336,7 +345,7 @@ export class SlurmCluster extends ServiceComponent {
             controllers: { primary: s.controllers[0].name, backups: s.controllers.slice(1).map((n) => n.name) },
             stateSaveLocation: s.stateSave,
             partitions: { [s.partition]: { default: true, nodes: plan.compute.map((n) => n.name) } },
-            nodes: Object.fromEntries(plan.compute.map((n) => [n.name, { cpus: n.spec.cpus, memoryMb: n.spec.memoryMb }])),
+            nodes: Object.fromEntries(plan.compute.map((n) => [n.name, { cpus: n.spec.cpus, memoryMb: n.spec.memoryMb, realMemoryMb: realMemory(n) }])),
             accountingHost: acct.name,
         };
         this.registerOutputs({});

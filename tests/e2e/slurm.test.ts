@@ -27,7 +27,7 @@ describe("Slurm beside HTCondor (thesis section 6)", () => {
             controllers: { primary: string; backups: string[] };
             stateSaveLocation: string;
             partitions: Record<string, { default: boolean; nodes: string[] }>;
-            nodes: Record<string, { cpus: number; memoryMb: number }>;
+            nodes: Record<string, { cpus: number; memoryMb: number; realMemoryMb: number }>;
             accountingHost: string;
         };
     };
@@ -77,12 +77,12 @@ describe("Slurm beside HTCondor (thesis section 6)", () => {
             controllers: { primary: "cluster1", backups: ["master2"] },
             stateSaveLocation: "/mnt/gfs-r/slurm/slurmctld",
             partitions: { compute: { default: true, nodes: compute } },
-            nodes: Object.fromEntries(compute.map((c) => [c, { cpus: 1, memoryMb: 512 }])),
+            nodes: Object.fromEntries(compute.map((c) => [c, { cpus: 1, memoryMb: 512, realMemoryMb: 460 }])),
             accountingHost: "nas",
         });
         expect(out.condorPool.centralManagers).toEqual(["cluster1.cluster", "master2.cluster"]);
         expect((await asJordi("scontrol ping")).trim().split("\n").slice(0, 2)).toEqual(["Slurmctld(primary) at cluster1 is UP", "Slurmctld(backup) at master2 is UP"]);
-        expect((await asJordi("sinfo -h -N -o '%N %P %t %c %m'")).trim().split("\n")).toEqual(compute.map((c) => `${c} compute* idle 1 512`));
+        expect((await asJordi("sinfo -h -N -o '%N %P %t %c %m'")).trim().split("\n")).toEqual(compute.map((c) => `${c} compute* idle 1 460`));
     });
 
     it("keeps munge's key secret and alike on every node, and each daemon's files as Slurm wants them", async () => {
