@@ -9,6 +9,7 @@ import { SshAccess } from "./components/identity/ssh-access";
 import { CondorPool } from "./components/jobs/condor";
 import { ComputeDrain } from "./components/jobs/drain";
 import { Mosix } from "./components/jobs/mosix";
+import { SlurmCluster } from "./components/jobs/slurm";
 import { NicBond } from "./components/network/bond";
 import { SshKeyPair } from "./components/provider";
 import { clusterPlan } from "./components/plan";
@@ -39,7 +40,10 @@ const removals = Promise.all([previousOutput("condorPool"), previousOutput("glus
     }
     for (const n of computeLeaving(pool, plan.compute.map((c) => c.name))) {
         pulumi.log.warn(
-            `${n} leaves roles.compute: it is drained first (drain-${n}: HTCondor starts no new job there; running ones may go on up to ${plan.condor.drainTimeoutSeconds} s after their start, self-checkpointing ones resume elsewhere; users still logged in there are told with wall and waited for until then), then its services and machine go`,
+            `${n} leaves roles.compute: it is drained first (drain-${n}: HTCondor starts no new job there; running ones may go on up to ${plan.condor.drainTimeoutSeconds} s after their start, self-checkpointing ones resume elsewhere; users still logged in there are told with wall and waited for until then), then its services and machine go` +
+                (plan.slurm
+                    ? `; in Slurm it is drained before the controllers forget it (slurm-${plan.slurm.controllers[0].name}): its jobs may go on up to ${plan.slurm.drainTimeoutSeconds} s, then are requeued to run elsewhere`
+                    : ""),
         );
     }
     return Promise.resolve();
@@ -76,6 +80,9 @@ const nis = new NisDomain("nis", { plan, machines: layer.machines, homeBase }, {
 // Managers are found by name. Jobs run as NIS users in their shared homes, but the
 // daemons need neither to start: the pool comes up beside storage and identity.
 const condor = new CondorPool("condor", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
+// Slurm beside the pool when jobs.schedulers says so: its controllers keep their
+// state on the replicated volume, mounted on the directors first.
+const slurm = new SlurmCluster("slurm", { plan, machines: layer.machines, mounts: gluster.mounts }, { dependsOn: frontDoor.names });
 // Off unless the user supplies a MOSIX tarball.
 const mosix = new Mosix("mosix", { plan, machines: layer.machines }, { dependsOn: frontDoor.names });
 // A compute node that leaves roles.compute is drained before anything on it goes
@@ -84,7 +91,7 @@ const mosix = new Mosix("mosix", { plan, machines: layer.machines }, { dependsOn
 new ComputeDrain(
     "drain",
     { plan, machines: layer.machines, deletedWith: adminKey },
-    { dependsOn: [condor, frontDoor, sshAccess, nis, ...homeService] },
+    { dependsOn: [condor, slurm, frontDoor, sshAccess, nis, ...homeService] },
 );
 
 export const adminPublicKey = adminKey.publicKey;
@@ -125,6 +132,8 @@ export const identity = {
 export const nfsExport = { export: nfs.export, clients: nfs.clients };
 /** The HTCondor pool: its name, central managers, submit hosts and slots per execute node. */
 export const condorPool = condor.summary;
+/** Slurm: its controllers, partition, nodes with their CPUs and memory, the accounting host; or that it is off. */
+export const slurmCluster = slurm.summary;
 /** MOSIX: its nodes, or that it is off and why. */
 export const mosixStatus = mosix.status;
 /** bond0 per bonded node: its mode and links, or why this host cannot have one. */

@@ -14,6 +14,9 @@
  *              topology, with file transfer on all its single-slot compute nodes
  *   had        cluster1 lost as in a power cut: seconds until master2's negotiator
  *              runs, and how long both run when cluster1 is back
+ *   schedulers HTCondor and Slurm side by side (bench/compare.ts): the 100 jobs,
+ *              per-job overhead, submit to start, a director and a compute node
+ *              lost, a checkpointed job resumed; each --rounds times
  *
  * See bench/options.ts for the flags; docs/testing.md for a full run.
  */
@@ -29,6 +32,7 @@ import { formatSoak, soak } from "../tests/e2e/security";
 import { frontDoorKnownHosts, NodeOutput, Ssh } from "../tests/e2e/ssh";
 import { withMachines } from "../tests/e2e/topology";
 import { configOfStackFile } from "../tests/unit/stackfiles";
+import { compareSchedulers } from "./compare";
 import { BadOption, BenchOptions, parseBenchOptions, usage } from "./options";
 import { formatRows, median, misses, Row } from "./report";
 
@@ -337,6 +341,15 @@ async function bench(o: BenchOptions, rows: Row[]): Promise<void> {
                         ...worst(samples.both),
                         note: "the primary takes the negotiator again (HAD_USE_PRIMARY) and master2 stops its own at its next step; first to last sighting, polled every 0.5 s",
                     });
+                }
+
+                if (first && o.only.has("schedulers")) {
+                    rows.push(
+                        ...(await compareSchedulers(
+                            { ssh, nodes: out.nodes, executeSlots: out.condorPool.executeSlots, stateDir: names.stateDir, up: () => up(), progress },
+                            o.rounds,
+                        )),
+                    );
                 }
             } finally {
                 ssh.remove();

@@ -1,6 +1,6 @@
 /** `npm run bench` options, checked before anything is built. */
 
-export const SECTIONS = ["lifecycle", "failover", "soak", "jobs", "had"] as const;
+export const SECTIONS = ["lifecycle", "failover", "soak", "jobs", "had", "schedulers"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -56,13 +56,9 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
                 o.only = new Set(names as Section[]);
                 break;
             }
-            case "--rounds": {
-                const v = value();
-                const n = Number(v);
-                if (!Number.isInteger(n) || n < 1 || n > 20) throw new BadOption(`--rounds ${v}: give a whole number from 1 to 20`);
-                o.rounds = n;
+            case "--rounds":
+                o.rounds = parseRounds(value());
                 break;
-            }
             case "--image-build":
                 o.imageBuild = true;
                 break;
@@ -74,4 +70,11 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         }
     });
     return o;
+}
+
+/** `--rounds N`: how many times each measurement repeats (the bench's and the evaluation's). */
+export function parseRounds(v: string): number {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 20) throw new BadOption(`--rounds ${v}: give a whole number from 1 to 20`);
+    return n;
 }

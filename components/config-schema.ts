@@ -133,7 +133,9 @@ export interface ClusterConfig {
     frontDoor: FrontDoorSpec;
     storage: { volumes: VolumeSpec[]; nfsRootSquash: boolean };
     identity: { nisDomain: string; homeBase: string; users: UserSpec[] };
+    jobs: { schedulers: Scheduler[] };
     condor: CondorSpec;
+    slurm: SlurmSpec;
     mosix: MosixSpec;
     rollout: { batchSize: number };
     virtualbox: { baseImage?: string; baseFolder?: string };
@@ -364,6 +366,83 @@ const virtualboxSchema = z
     })
     .strict();
 
+/** The job managers the cluster can run, side by side. */
+export const SCHEDULERS = ["htcondor", "slurm"] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
+
+const jobsSchema = z
+    .object({
+        schedulers: z
+            .array(z.enum(SCHEDULERS))
+            .min(1)
+            .default(["htcondor"])
+            .meta(
+                doc(
+                    "the job managers on the directors and compute nodes, `htcondor` (the thesis) and `slurm` (its future work); both may run at once, each offering every CPU and all the memory of each compute node (docs/jobs.md)",
+                    { type: "list of `htcondor`, `slurm`" },
+                ),
+            ),
+    })
+    .strict();
+
+const slurmName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, "must be lower-case letters, digits, '_' or '-', starting with a letter");
+
+const slurmSchema = z
+    .object({
+        clusterName: slurmName.default("thesis-cluster").meta(doc("Slurm's `ClusterName`, as `sacct` and `sinfo` show it", { type: "name" })),
+        partition: slurmName.default("compute").meta(doc("the one partition, every compute node in it, the default for `sbatch` and `srun`", { type: "name" })),
+        accountingHost: z
+            .string()
+            .optional()
+            .meta(doc("the node that runs `slurmdbd` and its MariaDB (job accounting, `sacct`)", { type: "node name", default: "`roles.nas`" })),
+        controllerTimeoutSeconds: z
+            .number()
+            .int()
+            .min(3)
+            .max(3600)
+            .default(6)
+            .meta(
+                doc(
+                    "`SlurmctldTimeout`: how long the backup controller (directors[1]) waits for the primary, unanswering and its heartbeat file unchanged, before it takes over (Slurm: 120); clients that find only a standby controller wait half of it before they try again",
+                    { type: "seconds" },
+                ),
+            ),
+        nodeTimeoutSeconds: z
+            .number()
+            .int()
+            .min(5)
+            .max(3600)
+            .default(20)
+            .meta(doc("`SlurmdTimeout`: how long a silent compute node stays up in the controller's eyes before it is DOWN and its jobs requeued (Slurm: 300)", { type: "seconds" })),
+        drainTimeoutSeconds: z
+            .number()
+            .int()
+            .min(0)
+            .max(86400)
+            .default(600)
+            .meta(
+                doc(
+                    "how long the jobs of a compute node leaving `roles.compute` may go on after Slurm stops starting new ones there; those still running then are requeued to run elsewhere (self-checkpointing ones resume from their checkpoint), and one that cannot be requeued stops the change",
+                    { type: "seconds" },
+                ),
+            ),
+        requeueDelaySeconds: z
+            .number()
+            .int()
+            .min(5)
+            .max(3600)
+            .default(10)
+            .meta(
+                doc(
+                    "how long a requeued job (its node died, or it checkpointed and asked to be requeued) waits before it may start again: Slurm's credential lifetime, `AuthInfo=cred_expire` (Slurm: 120; at least 5)",
+                    { type: "seconds" },
+                ),
+            ),
+    })
+    .strict();
+
+export type SlurmSpec = z.infer<typeof slurmSchema> & { accountingHost: string };
+
 export type CondorSpec = z.infer<typeof condorSchema> & { uidDomain: string; filesystemDomain: string };
 export type MosixSpec = Omit<z.infer<typeof mosixSchema>, "nodes"> & { nodes: string[] };
 
@@ -379,7 +458,9 @@ export const topSchema = z
         frontDoor: frontDoorSchema.prefault({}),
         storage: storageSchema.prefault({}),
         identity: identitySchema.prefault({}),
+        jobs: jobsSchema.prefault({}),
         condor: condorSchema.prefault({}),
+        slurm: slurmSchema.prefault({}),
         mosix: mosixSchema.prefault({}),
         rollout: z
             .object({
@@ -410,7 +491,7 @@ export const topSchema = z
     .strict();
 
 /** The keys this model reads. */
-export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "condor", "mosix", "rollout", "virtualbox", "imageCacheDir"] as const;
+export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "jobs", "condor", "slurm", "mosix", "rollout", "virtualbox", "imageCacheDir"] as const;
 /** Keys of the namespace read elsewhere: the `existing` backend's own login key (index.ts). */
 export const OTHER_KEYS = ["sshPrivateKey"] as const;
 /** What the reference says of OTHER_KEYS. */

@@ -6,6 +6,7 @@
  * Every key is documented in docs/config.md with its default.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { CONFIG_KEYS, ClusterConfig, NAMESPACE, NETWORKS, NetworkName, NetworkSpec, OTHER_KEYS, Roles, topSchema } from "./config-schema";
@@ -297,6 +298,17 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         else if (seenMosix.has(m)) bad(["mosix", "nodes", i], "is listed twice");
         seenMosix.add(m);
     });
+    // Job managers: each once; Slurm needs compute nodes and an accounting host that is a node.
+    cfg.jobs.schedulers.forEach((s, i) => {
+        if (cfg.jobs.schedulers.indexOf(s) !== i) bad(["jobs", "schedulers", i], "is listed twice");
+    });
+    const slurmOn = cfg.jobs.schedulers.includes("slurm");
+    if (slurmOn && cfg.roles.compute.length === 0) bad(["jobs", "schedulers"], "includes slurm, but roles.compute is empty: Slurm needs a compute node to run jobs on");
+    const accountingHost = cfg.slurm.accountingHost ?? cfg.roles.nas;
+    if (cfg.slurm.accountingHost !== undefined && !index.has(cfg.slurm.accountingHost)) bad(["slurm", "accountingHost"], "is not a node in thesis-cluster:nodes");
+    if (slurmOn && cfg.roles.directors.length > 1 && !replicated) {
+        bad(["jobs", "schedulers"], "includes slurm with two controllers, but storage.volumes has no replicated volume: the backup slurmctld reads the primary's state and heartbeat there (StateSaveLocation)");
+    }
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
@@ -318,6 +330,8 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
             uidDomain: cfg.condor.uidDomain ?? cfg.frontDoor.domain,
             filesystemDomain: cfg.condor.filesystemDomain ?? cfg.frontDoor.domain,
         },
+        jobs: cfg.jobs,
+        slurm: { ...cfg.slurm, accountingHost },
         mosix: { ...cfg.mosix, nodes: mosixNodes },
         rollout: cfg.rollout,
         virtualbox: cfg.virtualbox,
@@ -335,6 +349,35 @@ export function localFileProblems(cfg: ClusterConfig): string[] {
         return [`${NAMESPACE}:mosix.tarball: ${JSON.stringify(t)} does not exist on this machine`];
     }
     return [];
+}
+
+/** What the machine running Pulumi has: a nspawn machine shares its CPUs and memory. */
+export interface HostLimits {
+    memoryMb: number;
+    cpus: number;
+}
+
+export const thisHost = (): HostLimits => ({ memoryMb: Math.floor(os.totalmem() / 2 ** 20), cpus: os.cpus().length });
+
+/**
+ * Slurm's compute nodes as configured against what their machines have: slurmd
+ * reports the machine's CPUs and memory, and a node with less than slurm.conf
+ * says is drained. A nspawn machine has the host's; the `existing` backend's
+ * are checked on each node before Slurm's files are installed there.
+ */
+export function hostLimitProblems(cfg: ClusterConfig, host: HostLimits): string[] {
+    if (cfg.backend !== "nspawn" || !cfg.jobs.schedulers.includes("slurm")) return [];
+    const problems: string[] = [];
+    cfg.nodes.forEach((n, i) => {
+        if (!cfg.roles.compute.includes(n.name)) return;
+        if (n.memoryMb > host.memoryMb) {
+            problems.push(`${NAMESPACE}:nodes[${i}].memoryMb: ${n.memoryMb} is more than the ${host.memoryMb} MiB this host has (a nspawn machine has the host's memory; slurmd would report less than slurm.conf says, and Slurm would drain ${n.name})`);
+        }
+        if (n.cpus > host.cpus) {
+            problems.push(`${NAMESPACE}:nodes[${i}].cpus: ${n.cpus} is more than the ${host.cpus} CPUs this host has (a nspawn machine has the host's CPUs; Slurm would drain ${n.name})`);
+        }
+    });
+    return problems;
 }
 
 /**
@@ -358,7 +401,7 @@ export function loadClusterConfig(): ClusterConfig {
         const unknown = unknownKeyProblems(Object.keys(pulumi.runtime.allConfig()));
         if (unknown.length > 0) throw new ConfigError(unknown);
         const cfg = parseClusterConfig(raw);
-        const missing = localFileProblems(cfg);
+        const missing = [...localFileProblems(cfg), ...hostLimitProblems(cfg, thisHost())];
         if (missing.length > 0) throw new ConfigError(missing);
         return cfg;
     } catch (e) {

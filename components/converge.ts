@@ -53,12 +53,16 @@ export interface ManagedServiceArgs {
     before?: pulumi.Input<string>;
     /** Runs after the files are in place and before the unit is handled; idempotent. */
     after?: pulumi.Input<string>;
+    /** Runs after the unit is handled: waits until the service answers, and fails the step if it never does; idempotent. */
+    ready?: string;
     /** Live facts to watch besides files and unit (sysctls, tables). */
     probes?: ProbeInput[];
     /** Files not removed when the service is deleted (shared ones like /etc/resolv.conf). */
     keepOnDelete?: string[];
     /** Local files copied to the machine before the script runs; a changed file re-runs it. */
     uploads?: { source: string; path: string }[];
+    /** Runs first when the service is deleted: a non-zero exit stops the delete, with nothing undone (work the removal would lose). */
+    deleteGuard?: string;
     /** Runs when the service is deleted, after the unit is stopped and the files removed (mounts undone). */
     onDelete?: string;
     /** Limit of each run of the script. Default: the provider's. */
@@ -93,6 +97,7 @@ export interface ResolvedArgs {
     onChange?: "reload" | "restart";
     before?: string;
     after?: string;
+    ready?: string;
     probes?: Probe[];
     keepOnDelete?: string[];
 }
@@ -145,6 +150,7 @@ export function applyScript(files: FileToPut[], args: ResolvedArgs): string {
             `if [ $touched = 1 ]; then n=0; for _ in $(seq 100); do case $(systemctl is-active ${u}) in activating|reloading|deactivating|refreshing) n=0 ;; *) n=$((n + 1)); [ $n -ge 3 ] && break ;; esac; sleep 0.1; done; fi`,
         );
     }
+    if (args.ready) lines.push(args.ready);
     return lines.join("\n") + "\n";
 }
 
@@ -172,6 +178,8 @@ export function checkScript(files: { path: string; content: string; mode?: strin
 
 function deleteScript(files: ManagedFile[], args: ManagedServiceArgs): string {
     const lines = ["set -uo pipefail"];
+    if (args.deleteGuard) lines.push(`( ${args.deleteGuard}
+) || exit 1`);
     if (args.unit) lines.push(`systemctl disable --now --quiet ${q(args.unit)} || true`);
     for (const f of files) {
         if (!(args.keepOnDelete ?? []).includes(f.path)) lines.push(`rm -f ${q(f.path)} && echo "removed ${f.path}"`);
@@ -211,6 +219,7 @@ export class ManagedService extends Command {
             .apply(([before, after, wanted]): ResolvedArgs => ({
                 unit: args.unit,
                 onChange: args.onChange,
+                ready: args.ready,
                 before,
                 after,
                 probes: (args.probes ?? []).map((p, i) => ({ script: p.script, expect: wanted[i] })),

@@ -7,7 +7,7 @@
  * the machines from it; services read it and look nothing up themselves.
  */
 import * as crypto from "crypto";
-import { ClusterConfig, CondorSpec, FrontDoorSpec, MosixSpec, NetworkName, NetworkSpec, NodeSpec, Roles } from "./config";
+import { ClusterConfig, CondorSpec, FrontDoorSpec, MosixSpec, NetworkName, NetworkSpec, NodeSpec, Roles, Scheduler, SlurmSpec } from "./config";
 import { PSEUDO, SERVER_SYSTEM_CALLS } from "./storage/nfs";
 
 /** A node's NIC, named as on the VMs. */
@@ -64,12 +64,32 @@ export interface ClusterPlan {
     frontDoor: FrontDoorSpec;
     storage: ClusterConfig["storage"];
     identity: ClusterConfig["identity"];
-    /** The pool's settings, and the directors that run a central manager: both with HA, else the first. */
-    condor: CondorSpec & { managers: NodePlan[] };
+    /** The job managers that run (jobs.schedulers). */
+    schedulers: Scheduler[];
+    /** The pool's settings, and the directors that run a central manager: both with HA, else the first (none when HTCondor is off). */
+    condor: CondorSpec & { enabled: boolean; managers: NodePlan[] };
+    /** Slurm's settings; undefined when it is off. */
+    slurm?: SlurmPlan;
     /** MOSIX' settings and its member nodes. */
     mosix: MosixSpec & { members: NodePlan[] };
     /** How a change reaches the compute nodes of a running cluster: `batch` at a time (group `compute`). */
     computeRollout: { group: string; batch: number };
+}
+
+/** Slurm as placed on the nodes. */
+export interface SlurmPlan extends Omit<SlurmSpec, "accountingHost"> {
+    /** slurmctld: the primary first, then the backups (every director). */
+    controllers: NodePlan[];
+    /** slurmdbd and its MariaDB. */
+    accounting: NodePlan;
+    /**
+     * StateSaveLocation: on the first replicated Gluster volume, which every
+     * controller mounts (a backup reads the primary's heartbeat and state
+     * there); a local directory when there is one controller.
+     */
+    stateSave: string;
+    /** Every node with a Slurm daemon (munge runs there): controllers, compute nodes, the accounting host. */
+    members: NodePlan[];
 }
 
 /** A NIC's MAC address: 08:00:27 and three bytes from the node and NIC names. */
@@ -158,9 +178,33 @@ export function clusterPlan(cfg: ClusterConfig): ClusterPlan {
         frontDoor: cfg.frontDoor,
         storage: cfg.storage,
         identity: cfg.identity,
-        condor: { ...cfg.condor, managers: cfg.condor.highAvailability ? directors : directors.slice(0, 1) },
+        schedulers: cfg.jobs.schedulers,
+        condor: {
+            ...cfg.condor,
+            enabled: cfg.jobs.schedulers.includes("htcondor"),
+            managers: !cfg.jobs.schedulers.includes("htcondor") ? [] : cfg.condor.highAvailability ? directors : directors.slice(0, 1),
+        },
+        slurm: cfg.jobs.schedulers.includes("slurm") ? slurmPlan(cfg, directors, cfg.roles.compute.map(get), get(cfg.slurm.accountingHost)) : undefined,
         mosix: { ...cfg.mosix, members: cfg.mosix.nodes.map(get) },
         computeRollout: { group: "compute", batch: cfg.rollout.batchSize },
+    };
+}
+
+/** Where Slurm runs, from the config (parseClusterConfig has checked that a replicated volume exists when there are two controllers). */
+function slurmPlan(cfg: ClusterConfig, directors: NodePlan[], compute: NodePlan[], accounting: NodePlan): SlurmPlan {
+    const replicated = cfg.storage.volumes.find((v) => v.type === "replicate");
+    const members = [...new Set([...directors, ...compute, accounting])];
+    return {
+        clusterName: cfg.slurm.clusterName,
+        partition: cfg.slurm.partition,
+        controllerTimeoutSeconds: cfg.slurm.controllerTimeoutSeconds,
+        nodeTimeoutSeconds: cfg.slurm.nodeTimeoutSeconds,
+        requeueDelaySeconds: cfg.slurm.requeueDelaySeconds,
+        drainTimeoutSeconds: cfg.slurm.drainTimeoutSeconds,
+        controllers: directors,
+        accounting,
+        stateSave: directors.length > 1 && replicated ? `${replicated.mount}/slurm/slurmctld` : "/var/lib/slurm/slurmctld",
+        members: cfg.nodes.map((n) => members.find((m) => m.name === n.name)).filter((m): m is NodePlan => m !== undefined),
     };
 }
 

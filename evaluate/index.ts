@@ -115,7 +115,7 @@ async function main(): Promise<number> {
                 process.exit(130);
             });
             await project.initStack(tempStack, "local");
-            run = { project, stack: tempStack, progress, results, lifecycleTargets: TEN_MACHINE_TARGETS };
+            run = { project, stack: tempStack, progress, results, lifecycleTargets: TEN_MACHINE_TARGETS, rounds: o.rounds };
             progress.section("Lifecycle: a fresh stack");
             progress.step("pulumi up: cold, every machine and service");
             const t = Date.now();
@@ -127,7 +127,7 @@ async function main(): Promise<number> {
             progress.figure(f);
         } else {
             const project = repository();
-            run = { project, stack: o.stack, progress, results, lifecycleTargets: undefined };
+            run = { project, stack: o.stack, progress, results, lifecycleTargets: undefined, rounds: o.rounds };
             progress.section(`Stack ${o.stack}: outputs, machines, SSH`);
             progress.step("reading the outputs; is every node up and answering?");
         }

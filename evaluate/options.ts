@@ -1,6 +1,6 @@
 /** `npm run evaluate` options, checked before anything is touched. */
 import * as path from "path";
-import { BadOption, eachOption } from "../bench/options";
+import { BadOption, eachOption, parseRounds } from "../bench/options";
 
 export interface EvaluateOptions {
     /** The stack of the repository to evaluate (it must be up); unset with `fresh`. */
@@ -11,15 +11,17 @@ export interface EvaluateOptions {
     fresh: boolean;
     /** Exit non-zero when a target is missed. */
     check: boolean;
+    /** Rounds of the HTCondor and Slurm comparison (each figure's median, min and max over them). */
+    rounds: number;
 }
 
-export const usage = "usage: npm run evaluate -- [--stack NAME | --fresh] [--out DIR] [--check]";
+export const usage = "usage: npm run evaluate -- [--stack NAME | --fresh] [--out DIR] [--rounds 3] [--check]";
 
 const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
 
 /** Parses the command line; a bad option or value throws BadOption naming it. */
 export function parseEvaluateOptions(argv: string[], cwd = process.cwd()): EvaluateOptions {
-    const o: EvaluateOptions = { stack: "local", out: path.resolve(cwd, "report"), fresh: false, check: false };
+    const o: EvaluateOptions = { stack: "local", out: path.resolve(cwd, "report"), fresh: false, check: false, rounds: 3 };
     let stackGiven = false;
     eachOption(argv, (flag, value) => {
         switch (flag) {
@@ -36,6 +38,9 @@ export function parseEvaluateOptions(argv: string[], cwd = process.cwd()): Evalu
                 o.out = path.resolve(cwd, v);
                 break;
             }
+            case "--rounds":
+                o.rounds = parseRounds(value());
+                break;
             case "--fresh":
                 o.fresh = true;
                 break;

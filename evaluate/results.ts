@@ -12,6 +12,11 @@ export const SECTIONS = [
     { id: "5.3", title: "High availability", thesis: "Thesis 5.3: a compute node's sshd down in HAProxy's stats page; the master director lost, the backup taking over" },
     { id: "5.4", title: "User jobs: MOSIX and HTCondor", thesis: "Thesis 5.4: MOSIX; HTCondor's queue of 100 jobs, checkpoint and restart" },
     { id: "4.6.1", title: "Users and homes: NIS and NFS", thesis: "Thesis 3.3, 3.4, 4.6.1: the NIS users on every node, the nas' export" },
+    {
+        id: "6",
+        title: "Future work: Slurm beside HTCondor",
+        thesis: "Thesis 6: other job managers configured, tested and compared; the same measurements of both on the same cluster, each run --rounds times (median, min, max)",
+    },
     { id: "lifecycle", title: "Lifecycle: pulumi up, preview and destroy", thesis: "Beyond the thesis: the cluster as code, built, repaired and removed through the pulumi CLI (the bars in index.html's last chart)" },
 ] as const;
 export type SectionId = (typeof SECTIONS)[number]["id"];

@@ -9,6 +9,7 @@
  * Everything made here (files on the volumes, jordi's job directories, a
  * directory on the nas' export) is named evaluation-STAMP and removed at the end.
  */
+import { compareSchedulers } from "../bench/compare";
 import { median } from "../bench/report";
 import { hostNames } from "../components/backends";
 import { clusterOf, jobTimes, myjobIdeal, negotiatorCycledSinceReconfig, waitForJobs, waitForSettledPool } from "../tests/e2e/condor";
@@ -35,6 +36,7 @@ export interface Outputs {
     bonds: Record<string, string>;
     condorPool: { executeSlots: Record<string, number> };
     mosixStatus: { enabled: boolean; note: string };
+    slurmCluster?: { enabled: boolean; note?: string };
 }
 
 export interface EvaluationRun {
@@ -46,6 +48,8 @@ export interface EvaluationRun {
     results: Results;
     /** Targets of the lifecycle figures for this stack's size, when it has some (the bench's goals). */
     lifecycleTargets?: { noopUp: number; noopPreview: number; coldUp: number; destroy: number };
+    /** Rounds of the HTCondor and Slurm comparison. */
+    rounds: number;
 }
 
 /** Reads the stack's outputs and checks that every machine runs and answers; refuses with what to do otherwise. */
@@ -458,6 +462,18 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         const brick = replicaBricks[1];
         const healed = await until(async () => (await countOn(brick, stamp, "during")) === 20, 300_000, 100).catch(() => NaN);
         figure({ id: "gluster.selfHeal", section: "5.1", what: `${brick.split(":")[0]}'s ${replicated} brick holds the 20 files`, value: healed, unit: "s", how: "after the up that brought it back", goal: { op: "<", value: 5 }, note: `replica ${replica}; read on the brick every 0.1 s` });
+
+        // --- 6: Slurm beside HTCondor ---
+        progress.section("6 Future work: Slurm beside HTCondor");
+        if (out.slurmCluster?.enabled) {
+            const rows = await compareSchedulers(
+                { ssh, nodes: out.nodes, executeSlots: out.condorPool.executeSlots, stateDir: names.stateDir, up, progress: (msg) => progress.step(msg) },
+                e.rounds,
+            );
+            for (const r of rows) figure({ ...r, section: "6" });
+        } else {
+            figure({ id: "schedulers.slurm", section: "6", what: "Slurm", value: NaN, unit: "yes/no", text: "off", note: out.slurmCluster?.note ?? "the stack has no slurmCluster output" });
+        }
     } finally {
         if (down.size > 0) {
             progress.step(`bringing back ${[...down].join(", ")}`);
@@ -466,7 +482,7 @@ export async function runEvaluation(e: EvaluationRun, out: Outputs): Promise<voi
         }
         progress.step("removing what the evaluation made");
         await run(submit, `rm -rf ${Object.values(out.glusterVolumes).map((m) => `${m}/${stamp}`).join(" ")}`).catch(() => undefined);
-        await asUser(`rm -rf ~/${stamp} ~/${stamp}-pi ~/${stamp}-killed`).catch(() => undefined);
+        await asUser(`rm -rf ~/${stamp} ~/${stamp}-pi ~/${stamp}-killed ~/cmp-*`).catch(() => undefined);
         await run(nas, `rm -rf /home/${stamp}`).catch(() => undefined);
         ssh.remove();
     }

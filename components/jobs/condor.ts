@@ -70,7 +70,7 @@ export function condorConfig(plan: ClusterPlan, node: NodePlan): string | undefi
     const cms = plan.condor.managers;
     const isCm = cms.includes(node);
     const isExecute = isCompute(plan, node);
-    if (!isCm && !isExecute) return undefined;
+    if (!plan.condor.enabled || (!isCm && !isExecute)) return undefined;
     const c = plan.condor;
     const updates = updateInterval(c.tuned);
     return render("condor/thesis-cluster.conf.mustache", {
@@ -159,6 +159,20 @@ export class CondorPool extends ServiceComponent {
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:CondorPool", name, opts);
         const { plan, machines } = args;
+        if (!plan.condor.enabled) {
+            this.summary = {
+                name: plan.condor.poolName,
+                centralManagers: [],
+                highAvailability: "HTCondor is off: thesis-cluster:jobs.schedulers does not include htcondor",
+                submitHosts: [],
+                executeSlots: {},
+                uidDomain: plan.condor.uidDomain,
+                filesystemDomain: plan.condor.filesystemDomain,
+            };
+            this.services = {};
+            this.registerOutputs({});
+            return;
+        }
         const key = new RandomSecret(`${name}-signing-key`, { length: 64 }, { parent: this });
         const cms = plan.condor.managers;
         const isCm = (n: NodePlan) => cms.includes(n);

@@ -50,6 +50,7 @@ rm -f "$rootfs/usr/sbin/policy-rc.d"
 systemctl --root="$rootfs" enable systemd-networkd.service ssh.service
 for unit in keepalived haproxy dnsmasq ypbind ypserv yppasswdd ypxfrd nis \
   glusterd glustereventsd nfs-ganesha nfs-ganesha-lock condor rpcbind rpcbind.socket \
+  slurmctld slurmd slurmdbd munge mariadb \
   nftables ipvsadm networking nfs-blkmap nscd e2scrub_reap e2scrub_all.timer \
   xfs_scrub_all.timer apt-daily.timer apt-daily-upgrade.timer man-db.timer fstrim.timer \
   dpkg-db-backup.timer; do
@@ -59,7 +60,9 @@ done
 systemctl --root="$rootfs" mask run-rpc_pipefs.mount >/dev/null
 
 # 4. Identity is per machine: host keys and machine id are made for each one.
-rm -f "$rootfs"/etc/ssh/ssh_host_*
+# munge's postinst makes a key; a cluster's key is its own secret, installed by
+# the stack, never one shared by every machine built from this image.
+rm -f "$rootfs"/etc/ssh/ssh_host_* "$rootfs/etc/munge/munge.key"
 : >"$rootfs/etc/machine-id"
 rm -f "$rootfs/var/lib/dbus/machine-id"
 

@@ -9,9 +9,12 @@ export async function negotiatorProcesses(ssh: Ssh, nodes: Record<string, NodeOu
 }
 
 /**
- * Waits for a settled pool: every execute slot listed in condor_status (asked
- * by USER on SUBMIT) and one negotiator process, on the first director. Each
- * wait has its own bound; running past one fails with what was seen.
+ * Waits for a settled pool: every execute node's partitionable slot listed in
+ * condor_status (asked by USER on SUBMIT) and one negotiator process, on the
+ * first director. Each wait has its own bound; running past one fails with
+ * what was seen. Dynamic slots are not counted: one of a node that died stays
+ * in the collector until its ad's lifetime ends (15 min), though nothing is
+ * matched to it.
  */
 export async function waitForSettledPool(
     ssh: Ssh,
@@ -22,10 +25,14 @@ export async function waitForSettledPool(
     directors: [string, string],
     within = { slotsMs: 300_000, negotiatorMs: 300_000 },
 ): Promise<void> {
-    const { slots } = myjobIdeal(executeSlots);
+    const nodesWithSlots = Object.keys(executeSlots).length;
     let listed = "";
-    await until(async () => (listed = (await ssh.runAs(submit, user, "condor_status -af Name | wc -l", 120_000)).trim()) === String(slots), within.slotsMs, 1000).catch(() => {
-        throw new Error(`the pool lists ${listed} slots, not ${slots}, after ${within.slotsMs / 1000} s: condor_status on ${submit.ssh.host} shows which`);
+    await until(
+        async () => (listed = (await ssh.runAs(submit, user, `condor_status -constraint 'SlotType =!= "Dynamic"' -af Name | wc -l`, 120_000)).trim()) === String(nodesWithSlots),
+        within.slotsMs,
+        1000,
+    ).catch(() => {
+        throw new Error(`the pool lists ${listed} execute nodes' slots, not ${nodesWithSlots}, after ${within.slotsMs / 1000} s: condor_status on ${submit.ssh.host} shows which`);
     });
     const [first, second] = directors;
     let now = "";

@@ -1,4 +1,4 @@
-import { ConfigError, localFileProblems, parseClusterConfig, unknownKeyProblems } from "../../components/config";
+import { ConfigError, hostLimitProblems, localFileProblems, parseClusterConfig, unknownKeyProblems } from "../../components/config";
 import { stackConfig } from "./stackfiles";
 
 /** The local stack's config with `edit` applied to a deep copy. */
@@ -295,6 +295,55 @@ describe("stack config", () => {
         const cfg = parseClusterConfig(variant((c) => (c.mosix = { tarball: "/nonexistent/MOSIX-4.4.4.tbz" })));
         expect(localFileProblems(cfg)).toEqual(['thesis-cluster:mosix.tarball: "/nonexistent/MOSIX-4.4.4.tbz" does not exist on this machine']);
         expect(localFileProblems(parseClusterConfig(stackConfig("local")))).toEqual([]);
+    });
+
+    it("runs HTCondor alone unless Slurm is named, and checks the job managers before anything is touched", () => {
+        // The project's stacks run both; a config that does not say runs the thesis' HTCondor alone.
+        expect(parseClusterConfig(stackConfig("local")).jobs).toEqual({ schedulers: ["htcondor", "slurm"] });
+        const cfg = parseClusterConfig(variant((c) => delete c.jobs));
+        expect(cfg.jobs).toEqual({ schedulers: ["htcondor"] });
+        expect(cfg.slurm).toEqual({
+            clusterName: "thesis-cluster",
+            partition: "compute",
+            accountingHost: "nas",
+            controllerTimeoutSeconds: 6,
+            nodeTimeoutSeconds: 20,
+            drainTimeoutSeconds: 600,
+            requeueDelaySeconds: 10,
+        });
+        expect(problems(variant((c) => (c.jobs = { schedulers: ["htcondor", "torque"] })))[0]).toMatch(/^thesis-cluster:jobs\.schedulers\[1\]: "torque" /);
+        expect(problems(variant((c) => (c.jobs = { schedulers: ["slurm", "slurm"] })))).toEqual(['thesis-cluster:jobs.schedulers[1]: "slurm" is listed twice']);
+        expect(problems(variant((c) => ((c.jobs = { schedulers: ["slurm"] }), (c.slurm = { accountingHost: "db1" }))))).toEqual(['thesis-cluster:slurm.accountingHost: "db1" is not a node in thesis-cluster:nodes']);
+        expect(problems(variant((c) => ((c.jobs = { schedulers: ["slurm"] }), (c.roles.compute = []))))).toContain(
+            'thesis-cluster:jobs.schedulers: ["slurm"] includes slurm, but roles.compute is empty: Slurm needs a compute node to run jobs on',
+        );
+        expect(problems(variant((c) => (c.slurm = { partition: "Compute" })))[0]).toMatch(/^thesis-cluster:slurm\.partition: "Compute" must be lower-case/);
+        expect(problems(variant((c) => (c.slurm = { requeueDelaySeconds: 2 })))[0]).toMatch(/^thesis-cluster:slurm\.requeueDelaySeconds: 2 /);
+        // The backup controller reads the primary's state on a replicated volume.
+        expect(
+            problems(
+                variant((c) => {
+                    c.jobs = { schedulers: ["slurm"] };
+                    c.storage = { volumes: [{ name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d" }] };
+                    c.identity = { ...c.identity, homeBase: "/mnt/gfs-d/home" };
+                }),
+            ),
+        ).toContain(
+            'thesis-cluster:jobs.schedulers: ["slurm"] includes slurm with two controllers, but storage.volumes has no replicated volume: the backup slurmctld reads the primary\'s state and heartbeat there (StateSaveLocation)',
+        );
+    });
+
+    it("refuses a Slurm compute node with more memory or CPUs than a nspawn machine has (the host's)", () => {
+        const slurm = parseClusterConfig(variant((c) => ((c.jobs = { schedulers: ["htcondor", "slurm"] }), (c.nodes[2].memoryMb = 4096), (c.nodes[3].cpus = 4))));
+        expect(hostLimitProblems(slurm, { memoryMb: 24000, cpus: 4 })).toEqual([]);
+        expect(hostLimitProblems(slurm, { memoryMb: 2048, cpus: 2 })).toEqual([
+            "thesis-cluster:nodes[2].memoryMb: 4096 is more than the 2048 MiB this host has (a nspawn machine has the host's memory; slurmd would report less than slurm.conf says, and Slurm would drain cluster2)",
+            "thesis-cluster:nodes[3].cpus: 4 is more than the 2 CPUs this host has (a nspawn machine has the host's CPUs; Slurm would drain cluster3)",
+        ]);
+        // HTCondor alone takes the config as it is; so do other backends (a VM has what it is given).
+        const condor = parseClusterConfig(variant((c) => ((c.jobs = { schedulers: ["htcondor"] }), (c.nodes[2].memoryMb = 4096))));
+        expect(hostLimitProblems(condor, { memoryMb: 2048, cpus: 2 })).toEqual([]);
+        expect(hostLimitProblems({ ...slurm, backend: "virtualbox" }, { memoryMb: 2048, cpus: 2 })).toEqual([]);
     });
 
     it("reports every problem at once", () => {

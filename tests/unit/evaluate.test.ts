@@ -10,12 +10,12 @@ import { readStatsPage } from "../e2e/probe";
 
 describe("evaluate options", () => {
     it("defaults to the local stack and report/ under the working directory", () => {
-        expect(parseEvaluateOptions([], "/work")).toEqual({ stack: "local", out: "/work/report", fresh: false, check: false });
+        expect(parseEvaluateOptions([], "/work")).toEqual({ stack: "local", out: "/work/report", fresh: false, check: false, rounds: 3 });
     });
 
-    it("reads the stack, the directory, --fresh and --check", () => {
-        expect(parseEvaluateOptions(["--stack", "lab2", "--out", "out/ev", "--check"], "/w")).toEqual({ stack: "lab2", out: "/w/out/ev", fresh: false, check: true });
-        expect(parseEvaluateOptions(["--fresh"], "/w")).toMatchObject({ fresh: true });
+    it("reads the stack, the directory, --fresh, --rounds and --check", () => {
+        expect(parseEvaluateOptions(["--stack", "lab2", "--out", "out/ev", "--check"], "/w")).toEqual({ stack: "lab2", out: "/w/out/ev", fresh: false, check: true, rounds: 3 });
+        expect(parseEvaluateOptions(["--fresh", "--rounds", "1"], "/w")).toMatchObject({ fresh: true, rounds: 1 });
     });
 
     it("names the option and the value it refuses", () => {
@@ -24,6 +24,7 @@ describe("evaluate options", () => {
         expect(() => parseEvaluateOptions(["--out", "--check"])).toThrow("--out needs a value");
         expect(() => parseEvaluateOptions(["--stack", "local", "--fresh"])).toThrow("--stack local with --fresh");
         expect(() => parseEvaluateOptions(["--quick"])).toThrow("unknown option --quick");
+        expect(() => parseEvaluateOptions(["--rounds", "0"])).toThrow("--rounds 0: give a whole number from 1 to 20");
     });
 });
 

@@ -202,6 +202,8 @@ describe("Gluster scripts", () => {
             roles: { ...(stackConfig("local").roles as object), san: ["san1", "san2", "san3", "san4"] },
             storage: { volumes: [{ name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d" }] },
             identity: { homeBase: "/srv/home" },
+            // Slurm's backup controller needs a replicated volume.
+            jobs: { schedulers: ["htcondor"] },
         });
         const s = g.volumesScript(more);
         // Existing volume: only the missing bricks are added, then the layout is fixed.
@@ -212,7 +214,7 @@ describe("Gluster scripts", () => {
         expect(s).toContain("g peer probe san4");
     });
 
-    const withVolumes = (volumes: object[]) => planOf({ ...stackConfig("local"), storage: { volumes }, identity: { homeBase: "/srv/home" } });
+    const withVolumes = (volumes: object[]) => planOf({ ...stackConfig("local"), storage: { volumes }, identity: { homeBase: "/srv/home" }, jobs: { schedulers: ["htcondor"] } });
 
     it("move the files off bricks that leave a volume before they go, and let a SAN node gone from roles.san leave the pool", () => {
         const two = withVolumes([{ name: "gv1", type: "distribute", disk: 1, mount: "/mnt/gfs-d", nodes: ["san1", "san2"] }]);

@@ -5,11 +5,14 @@
  * seconds and exits with code 85; HTCondor (checkpoint_exit_code = 85)
  * transfers the file to the submit node and starts the program again, which
  * goes on from the saved iteration. If the job is evicted, it resumes on any
- * node from the last checkpoint, not from zero.
+ * node from the last checkpoint, not from zero. SIGUSR1 (Slurm's warning
+ * signal, see files/slurm/examples/pi.sbatch) makes it checkpoint and exit at
+ * once.
  *
  *   pi N [SECONDS]   N iterations of the midpoint rule for 4/(1+x^2) on [0,1];
  *                    a checkpoint every SECONDS of work (default 10).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -37,6 +40,14 @@ static int load(struct state *s, long long n)
     return ok;
 }
 
+static volatile sig_atomic_t warned;
+
+static void on_warning(int sig)
+{
+    (void)sig;
+    warned = 1;
+}
+
 /* Written to a new file and renamed: an interruption never leaves half a checkpoint. */
 static void save(const struct state *s)
 {
@@ -62,6 +73,7 @@ int main(int argc, char *argv[])
     char host[256] = "";
     gethostname(host, sizeof host - 1);
 
+    signal(SIGUSR1, on_warning);
     struct state s = { n, 0, 0.0 };
     if (load(&s, n))
         printf("resuming at iteration %lld of %lld on %s\n", s.i, n, host);
@@ -73,10 +85,10 @@ int main(int argc, char *argv[])
     for (; s.i < n; s.i++) {
         double x = (s.i + 0.5) / n;
         s.area += 4.0 / (1.0 + x * x);
-        if ((s.i & 0xfffff) == 0xfffff && time(NULL) - start >= every && s.i + 1 < n) {
+        if ((s.i & 0xfffff) == 0xfffff && (warned || time(NULL) - start >= every) && s.i + 1 < n) {
             s.i++;
             save(&s);
-            printf("checkpoint at iteration %lld\n", s.i);
+            printf("checkpoint at iteration %lld%s\n", s.i, warned ? " (warning signal)" : "");
             fflush(stdout);
             return CHECKPOINT_EXIT_CODE;
         }

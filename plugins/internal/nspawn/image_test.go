@@ -47,7 +47,7 @@ func TestTheProjectPackageListParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"openssh-server", "keepalived", "haproxy", "dnsmasq", "nis", "glusterfs-server", "htcondor", "nfs-ganesha", "libnfs-utils", "xfsprogs", "fuse3"} {
+	for _, want := range []string{"openssh-server", "keepalived", "haproxy", "dnsmasq", "nis", "glusterfs-server", "htcondor", "nfs-ganesha", "libnfs-utils", "xfsprogs", "fuse3", "slurmctld", "slurmd", "slurmdbd", "munge", "mariadb-server"} {
 		found := false
 		for _, p := range pkgs {
 			found = found || p == want
