@@ -259,7 +259,12 @@ export class SlurmCluster extends ServiceComponent {
         const conf = slurmConf(plan, s);
 
         // Authentication and the shared config on every node with a daemon.
-        const base = this.onEach(`${name}`, s.members, machines, (node) => ({
+        // The backups take a new slurm.conf after the primary has reloaded it and
+        // answers again: both reloading at once, the primary's new process waits
+        // 30 s for a backup that is itself starting, and the backup, unanswered for
+        // SlurmctldTimeout, takes over and stops it.
+        const backups = s.controllers.slice(1);
+        const baseArgs = (node: NodePlan) => ({
             before: [isCompute(plan, node) ? hardwareGuard(plan, node) : "", node === s.controllers[0] ? drainLeavingScript(plan, s) : "", AUTH_AND_CONFIG_BEFORE]
                 .filter(Boolean)
                 .join("\n"),
@@ -273,8 +278,11 @@ export class SlurmCluster extends ServiceComponent {
                 ...(isCompute(plan, node) ? slurmExamples() : []),
             ],
             after: AUTH_AND_CONFIG_AFTER,
+            ready: s.controllers.includes(node) ? `if systemctl is-active --quiet slurmctld; then\n${untilScript(controllerProbe(s, node), 60, `slurmctld on ${node.name} did not answer after its reload`)}\nfi` : undefined,
             probes: [MUNGE_PROBE],
-        }));
+        });
+        const base = this.onEach(`${name}`, s.members.filter((n) => !backups.includes(n)), machines, baseArgs);
+        Object.assign(base, this.onEach(`${name}`, backups, machines, baseArgs, [base[s.controllers[0].name], ...this.waitsFor]));
 
         const acct = s.accounting;
         const mariadb = this.step(`mariadb-${acct.name}`, {

@@ -47,6 +47,18 @@ describe("program", () => {
         expect(deps("nis-client-cluster2").filter((d) => /^(gluster|nfs|homes)-/.test(d!))).toEqual([]);
     });
 
+    it("brings Slurm's controllers up and gives them a new slurm.conf one at a time, the primary first; the state's volume mounted first", async () => {
+        await registered(seen, "slurmd-cluster5");
+        const deps = (name: string) => seen.find((r) => r.type === "cluster:remote:Command" && r.name === name)!.dependencies.map((u) => u.split("::").pop());
+        expect(deps("slurm-master2")).toContain("slurm-cluster1");
+        expect(deps("slurm-cluster1")).not.toContain("slurm-master2");
+        expect(deps("slurmctld-master2")).toContain("slurmctld-cluster1");
+        expect(deps("slurmctld-cluster1")).toEqual(expect.arrayContaining(["slurmdbd-nas", "slurm-cluster1", "gluster-mounts-cluster1"]));
+        expect(deps("slurmd-cluster5")).toEqual(expect.arrayContaining(["slurmctld-cluster1", "slurmctld-master2", "slurm-cluster5"]));
+        // Compute nodes and the nas take their files beside the primary.
+        expect(deps("slurm-cluster2").filter((d) => /^slurm(ctld)?-(cluster|master)/.test(d!))).toEqual([]);
+    });
+
     it("rolls the directors one at a time: the master's front-door steps wait for every one of the backup's", async () => {
         await registered(seen, "keepalived-cluster1");
         const deps = (name: string) => seen.find((r) => r.type === "cluster:remote:Command" && r.name === name)!.dependencies;
