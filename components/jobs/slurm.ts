@@ -16,7 +16,7 @@ import { ServiceArgs } from "../machines";
 import { ClusterPlan, isCompute, NodePlan, SlurmPlan } from "../plan";
 import { RandomSecret } from "../provider";
 import { FILES_DIR, render } from "../render";
-import { q } from "../shell";
+import { enableUnits, q } from "../shell";
 
 export const SLURM_CONF = "/etc/slurm/slurm.conf";
 export const SLURMDBD_CONF = "/etc/slurm/slurmdbd.conf";
@@ -121,7 +121,7 @@ const DAEMON_RELOAD = '[ $changed = 1 ] && systemctl daemon-reload; true';
 const AUTH_AND_CONFIG_AFTER = [
     `[ "$(sha256sum <${MUNGE_KEY})" = "$key_before" ] || key_changed=1`,
     `[ "$(sha256sum <${SLURM_CONF})" = "$conf_before" ] || conf_changed=1`,
-    "SYSTEMCTL_SKIP_SYSV=1 systemctl enable --quiet --no-reload munge",
+    enableUnits(["munge"]),
     'if ! systemctl is-active --quiet munge; then systemctl restart munge; echo "started munge"',
     'elif [ "${key_changed:-0}" = 1 ]; then systemctl restart munge; echo "restarted munge: its key changed"; fi',
     'if [ "${conf_changed:-0}" = 1 ]; then for u in slurmctld slurmd slurmdbd; do if systemctl is-active --quiet $u; then systemctl reload-or-restart $u; echo "reloaded $u"; fi; done; fi',
@@ -231,20 +231,22 @@ export interface SlurmArgs extends ServiceArgs {
     mounts: Record<string, pulumi.Resource>;
 }
 
+/** The `slurmCluster` output: its controllers, partition, nodes and accounting host, or that it is off. */
+export type SlurmSummary =
+    | { enabled: false; note: string }
+    | {
+          enabled: true;
+          clusterName: string;
+          controllers: { primary: string; backups: string[] };
+          stateSaveLocation: string;
+          partitions: Record<string, { default: boolean; nodes: string[] }>;
+          nodes: Record<string, { cpus: number; memoryMb: number; realMemoryMb: number }>;
+          accountingHost: string;
+      };
+
 export class SlurmCluster extends ServiceComponent {
-    /** What the stack outputs about Slurm: its controllers, partition, nodes and accounting host, or that it is off. */
-    public readonly summary:
-        | { enabled: false; note: string }
-        | {
-              enabled: true;
-              clusterName: string;
-              controllers: { primary: string; backups: string[] };
-              stateSaveLocation: string;
-              partitions: Record<string, { default: boolean; nodes: string[] }>;
-              nodes: Record<string, { cpus: number; memoryMb: number; realMemoryMb: number }>;
-              accountingHost: string;
-          };
-    public readonly steps: Record<string, ManagedService> = {};
+    /** What the stack outputs about Slurm (`slurmCluster`). */
+    public readonly summary: SlurmSummary;
 
     constructor(name: string, args: SlurmArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:SlurmCluster", name, opts);
@@ -330,7 +332,7 @@ export class SlurmCluster extends ServiceComponent {
         const controllers: Record<string, ManagedService> = { [`slurmctld-${s.controllers[0].name}`]: primary };
         for (const n of s.controllers.slice(1)) controllers[`slurmctld-${n.name}`] = controller(n, [primary]);
 
-        const daemons = this.onEach(
+        this.onEach(
             "slurmd",
             plan.compute,
             machines,
@@ -345,7 +347,6 @@ export class SlurmCluster extends ServiceComponent {
             }),
             [...Object.values(controllers), ...plan.compute.map((n) => base[n.name]), ...this.waitsFor],
         );
-        Object.assign(this.steps, base, controllers, daemons, { [`mariadb-${acct.name}`]: mariadb, [`slurmdbd-${acct.name}`]: slurmdbd });
 
         this.summary = {
             enabled: true,

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostNames } from "../../components/backends";
+import { SlurmSummary } from "../../components/jobs/slurm";
 import { crash } from "./host";
 import { sleep, until } from "./probe";
 import { TempProject } from "./project";
@@ -21,15 +22,7 @@ describe("Slurm beside HTCondor (thesis section 6)", () => {
         adminPrivateKey: string;
         sshFrontDoor: { host: string; port: number };
         condorPool: { centralManagers: string[]; executeSlots: Record<string, number> };
-        slurmCluster: {
-            enabled: boolean;
-            clusterName: string;
-            controllers: { primary: string; backups: string[] };
-            stateSaveLocation: string;
-            partitions: Record<string, { default: boolean; nodes: string[] }>;
-            nodes: Record<string, { cpus: number; memoryMb: number; realMemoryMb: number }>;
-            accountingHost: string;
-        };
+        slurmCluster: SlurmSummary;
     };
     let ssh: Ssh;
     const down = new Set<string>();
