@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadClusterConfig, NAMESPACE } from "./components/config";
 import { FrontDoor } from "./components/frontdoor";
 import { MachineLayer } from "./components/machines";
+import { MachineSource } from "./components/backends/existing/source";
 import { BrickLayout, brickLayout, brickRemovalProblems, bricksLeaving, GlusterVolumes } from "./components/storage/gluster";
 import { NfsExport } from "./components/storage/nfs";
 import { homeOf, NisDomain } from "./components/identity/nis";
@@ -53,15 +54,18 @@ const checked = (value: pulumi.Input<string>): pulumi.Output<string> => pulumi.a
 // One key pair per stack reaches every machine; nothing is typed by hand.
 const adminKey = new SshKeyPair("admin-key", { comment: `thesis-cluster-${stack}` });
 
-// Hosts of the `existing` backend may take a key of the user's instead.
+// Hosts of the `existing` backend may take a key of the user's instead, or come
+// with another stack's machines and its key (machinesFrom).
 const ownKey = cfg.backend === "existing" ? new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey") : undefined;
+const source = cfg.machinesFrom !== undefined ? new MachineSource(cfg.machinesFrom) : undefined;
 
 const layer = new MachineLayer("cluster", {
     cfg,
     plan,
     stack,
-    privateKey: checked(ownKey ?? adminKey.privateKey),
+    privateKey: checked(ownKey ?? source?.privateKey ?? adminKey.privateKey),
     publicKey: checked(adminKey.publicKey),
+    source,
 });
 
 const frontDoor = new FrontDoor("front-door", { plan, machines: layer.machines });
@@ -115,6 +119,8 @@ export const nodes = Object.fromEntries(
 export const vips = { internal: plan.networks.internal.vip, external: plan.networks.external.vip };
 /** The SSH farm (`ssh -p PORT user@HOST` lands on a compute node) and HAProxy's stats page. */
 export const sshFrontDoor = frontDoor.sshEndpoint;
+/** Where a monitoring stack's Prometheus goes and what it scrapes of the front door (docs/monitoring.md). */
+export const monitoring = frontDoor.monitoring;
 export const stats = { url: frontDoor.statsUrl, user: "admin", password: pulumi.secret(frontDoor.haproxy.statsPassword) };
 /** GlusterFS volumes and where every node mounts them. */
 export const glusterVolumes = gluster.mountPoints;

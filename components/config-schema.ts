@@ -127,6 +127,8 @@ export interface NetworkSpec {
 
 export interface ClusterConfig {
     backend: Backend;
+    /** `existing` backend: the stack whose outputs describe the hosts. */
+    machinesFrom?: string;
     networks: Record<NetworkName, NetworkSpec>;
     nodes: NodeSpec[];
     roles: Roles;
@@ -154,6 +156,13 @@ const frontDoorSchema = z
         domain: domainName.default("cluster").meta(doc("domain of the names dnsmasq answers (`cluster2.cluster`, `gateway`, `frontdoor`, `cluster1-ext`)", { type: "DNS domain" })),
         sshPort: port.default(2000).meta(doc("HAProxy's SSH farm on the external VIP (thesis)", { type: "port" })),
         statsPort: port.default(9000).meta(doc("HAProxy's stats page, user `admin`, generated password (output `stats`)", { type: "port" })),
+        monitoringPort: port
+            .default(9090)
+            .meta(
+                doc("the monitoring stack's Prometheus on the external VIP: HAProxy passes it to the nas' port 9090, where the monitoring stack (monitoring/) runs Prometheus with its own login; nothing answers there without that stack (output `monitoring`)", {
+                    type: "port",
+                }),
+            ),
         checkIntervalMs: z
             .number()
             .int()
@@ -452,6 +461,16 @@ export const topSchema = z
             .enum(BACKENDS)
             .default("nspawn")
             .meta(doc("which machine layer builds the nodes: systemd-nspawn machines on this host, VirtualBox VMs, or hosts that already answer SSH")),
+        machinesFrom: z
+            .string()
+            .regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/, "must be a stack name: STACK (of this project) or ORGANIZATION/PROJECT/STACK")
+            .optional()
+            .meta(
+                doc(
+                    "`existing` backend: the stack whose machines these hosts are; each node's SSH endpoint, jump host and pinned host key, and the login key (its `adminPrivateKey`, unless `sshPrivateKey` is set), come from that stack's outputs through a StackReference instead of `nodes[].ssh` (docs/consumers.md)",
+                    { type: "stack name", default: "unset" },
+                ),
+            ),
         networks: z.object({ internal: networkSchema("internal"), external: networkSchema("external") }).strict(),
         nodes: z.array(nodeSchema).min(1).meta(doc("the machines, in order")),
         roles: rolesSchema,
@@ -491,7 +510,7 @@ export const topSchema = z
     .strict();
 
 /** The keys this model reads. */
-export const CONFIG_KEYS = ["backend", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "jobs", "condor", "slurm", "mosix", "rollout", "virtualbox", "imageCacheDir"] as const;
+export const CONFIG_KEYS = ["backend", "machinesFrom", "networks", "nodes", "roles", "frontDoor", "storage", "identity", "jobs", "condor", "slurm", "mosix", "rollout", "virtualbox", "imageCacheDir"] as const;
 /** Keys of the namespace read elsewhere: the `existing` backend's own login key (index.ts). */
 export const OTHER_KEYS = ["sshPrivateKey"] as const;
 /** What the reference says of OTHER_KEYS. */

@@ -164,11 +164,17 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
         }
         if (node.ssh && cfg.backend !== "existing") {
             bad(["nodes", i, "ssh"], `is only used with backend "existing" (backend is "${cfg.backend}")`);
+        } else if (node.ssh && cfg.machinesFrom !== undefined) {
+            bad(["nodes", i, "ssh"], `is not used with machinesFrom: ${node.name} is reached as stack ${cfg.machinesFrom} says`);
         }
-        if (!node.ssh && cfg.backend === "existing") {
-            bad(["nodes", i, "ssh"], `is required with backend "existing": how to reach ${node.name}`);
+        if (!node.ssh && cfg.backend === "existing" && cfg.machinesFrom === undefined) {
+            bad(["nodes", i, "ssh"], `is required with backend "existing" (or thesis-cluster:machinesFrom): how to reach ${node.name}`);
         }
     });
+
+    if (cfg.machinesFrom !== undefined && cfg.backend !== "existing") {
+        bad(["machinesFrom"], `is only used with backend "existing" (backend is "${cfg.backend}")`);
+    }
 
     // A jump host is another node reached directly.
     cfg.nodes.forEach((node, i) => {
@@ -227,6 +233,9 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
     }
     if (fd.sshPort === fd.statsPort) {
         bad(["frontDoor", "statsPort"], "must differ from frontDoor.sshPort");
+    }
+    if (fd.monitoringPort === fd.sshPort || fd.monitoringPort === fd.statsPort) {
+        bad(["frontDoor", "monitoringPort"], "must differ from frontDoor.sshPort and frontDoor.statsPort");
     }
     fd.dnsUpstream.forEach((a, i) => {
         if (!parseIPv4(a)) bad(["frontDoor", "dnsUpstream", i], "is not an IPv4 address");
@@ -319,6 +328,7 @@ export function parseClusterConfig(raw: Record<string, unknown>): ClusterConfig 
     }));
     return {
         backend: cfg.backend,
+        machinesFrom: cfg.machinesFrom,
         networks,
         nodes,
         roles: cfg.roles,
@@ -392,7 +402,7 @@ export function loadClusterConfig(): ClusterConfig {
         const text = c.get(key);
         if (text === undefined) continue;
         try {
-            raw[key] = key === "backend" ? text : JSON.parse(text);
+            raw[key] = key === "backend" || key === "machinesFrom" ? text : JSON.parse(text);
         } catch {
             raw[key] = text;
         }

@@ -42,8 +42,11 @@ export interface ProbeInput {
     secret?: boolean;
 }
 
+/** What a step needs of its machine: a cluster Machine, or one another stack reached (monitoring/). */
+export type StepTarget = Pick<Machine, "connection" | "ready" | "deletedWith">;
+
 export interface ManagedServiceArgs {
-    machine: Machine;
+    machine: StepTarget;
     files: ManagedFile[];
     /** The systemd unit that runs the service: enabled, active, reloaded on change. */
     unit?: string;

@@ -9,6 +9,7 @@ import { ClusterConfig, NetworkName, NETWORKS } from "./config";
 import { BACKEND_FACTORIES, Capabilities, Login } from "./backends";
 import { ClusterPlan, isDirector, machineNeeds, NodePlan } from "./plan";
 import { Command, Connection, Hop } from "./remote";
+import type { MachineSource } from "./backends/existing/source";
 
 /** What a node's SSH endpoint looks like in the stack outputs (no secrets). */
 export interface SshEndpoint {
@@ -24,7 +25,7 @@ export interface MachineArgs {
     capabilities: Capabilities;
     /** How to reach the machine, host key included. */
     connection: pulumi.Input<Connection>;
-    endpoint: SshEndpoint;
+    endpoint: pulumi.Input<SshEndpoint>;
     /** The machine's SSH host key (authorized_keys format). */
     hostKey: pulumi.Input<string>;
     /** Extra disks as the machine sees them. */
@@ -48,7 +49,7 @@ export class Machine extends pulumi.ComponentResource {
     public readonly node: NodePlan;
     public readonly capabilities: Capabilities;
     public readonly connection: pulumi.Output<Connection>;
-    public readonly endpoint: SshEndpoint;
+    public readonly endpoint: pulumi.Output<SshEndpoint>;
     public readonly hostKey: pulumi.Output<string>;
     public readonly devices: pulumi.Output<string[]>;
     public readonly ready: Command;
@@ -62,7 +63,7 @@ export class Machine extends pulumi.ComponentResource {
         this.name = name;
         this.node = args.node;
         this.capabilities = args.capabilities;
-        this.endpoint = args.endpoint;
+        this.endpoint = pulumi.output(args.endpoint);
         this.connection = pulumi.output(args.connection);
         this.hostKey = pulumi.output(args.hostKey);
         this.devices = pulumi.output(args.devices);
@@ -100,6 +101,8 @@ export interface MachineLayerArgs {
     stack: string;
     privateKey: pulumi.Input<string>;
     publicKey: pulumi.Input<string>;
+    /** `existing` backend: the stack whose outputs describe the hosts (machinesFrom). */
+    source?: MachineSource;
 }
 
 /** The cluster's machines and networks. */
@@ -117,7 +120,7 @@ export class MachineLayer extends pulumi.ComponentResource {
     constructor(name: string, args: MachineLayerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:MachineLayer", name, {}, opts);
         const { plan } = args;
-        const backend = BACKEND_FACTORIES[args.cfg.backend]({ cfg: args.cfg, plan, stack: args.stack, publicKey: args.publicKey, parent: this });
+        const backend = BACKEND_FACTORIES[args.cfg.backend]({ cfg: args.cfg, plan, stack: args.stack, publicKey: args.publicKey, parent: this, source: args.source });
         for (const net of NETWORKS) {
             this.networks[net] = { cidr: plan.networks[net].cidr, ...backend.networks[net] };
         }
@@ -128,16 +131,16 @@ export class MachineLayer extends pulumi.ComponentResource {
         for (const node of ordered) {
             const vm = built.get(node.name)!;
             let connection: pulumi.Output<Connection>;
-            let endpoint: SshEndpoint;
+            let endpoint: pulumi.Input<SshEndpoint>;
             if (vm.login !== undefined) {
-                const { host, port, user, proxy } = vm.login;
-                connection = loginHop(vm.login);
-                endpoint = { host, port, user };
-                if (proxy !== undefined) {
-                    const jump = built.get(proxy)!.login!;
-                    connection = viaJump(connection, loginHop(jump));
-                    endpoint = { ...endpoint, proxy: { host: jump.host, port: jump.port, user: jump.user } };
-                }
+                const { host, port, user } = vm.login;
+                const hop = loginHop(vm.login);
+                // The jump host is another node's login (known once another stack's outputs are, with machinesFrom).
+                const jump = pulumi.output(vm.login.proxy).apply((p) => (p === undefined ? undefined : built.get(p)!.login!));
+                connection = jump.apply((j) => (j === undefined ? hop : viaJump(hop, loginHop(j))));
+                endpoint = jump.apply((j) =>
+                    pulumi.output(j === undefined ? { host, port, user } : { host, port, user, proxy: { host: j.host, port: j.port, user: j.user } }),
+                );
             } else {
                 const host = node.external ?? node.address;
                 const hop = hopOf(host, 22, "root", args.privateKey, vm.hostKey);
@@ -161,9 +164,9 @@ export class MachineLayer extends pulumi.ComponentResource {
 }
 
 function hopOf(
-    host: string,
-    port: number,
-    user: string,
+    host: pulumi.Input<string>,
+    port: pulumi.Input<number>,
+    user: pulumi.Input<string>,
     privateKey: pulumi.Input<string>,
     hostKey: pulumi.Input<string>,
 ): pulumi.Output<Hop> {

@@ -23,13 +23,15 @@ export class RandomSecret extends pulumi.CustomResource {
     declare public readonly value: pulumi.Output<string>;
     /** The value as a SHA-512 crypt hash for /etc/shadow; a secret too. */
     declare public readonly sha512Crypt: pulumi.Output<string>;
+    /** The value as a bcrypt hash for HTTP basic auth files (Prometheus's web config); a secret too. */
+    declare public readonly bcrypt: pulumi.Output<string>;
 
     constructor(name: string, args: RandomSecretArgs = {}, opts?: pulumi.CustomResourceOptions) {
         super(
             "cluster:index:RandomSecret",
             name,
-            { length: args.length, value: undefined, sha512Crypt: undefined },
-            providerOpts({ ...opts, additionalSecretOutputs: ["value", "sha512Crypt"] }),
+            { length: args.length, value: undefined, sha512Crypt: undefined, bcrypt: undefined },
+            providerOpts({ ...opts, additionalSecretOutputs: ["value", "sha512Crypt", "bcrypt"] }),
         );
     }
 }

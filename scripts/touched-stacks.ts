@@ -13,7 +13,8 @@
  * preview runs: a stack named in the runners map (the repository variable
  * STACK_RUNNERS, JSON, e.g. {"local": ["self-hosted", "thesis-local"]}) runs on
  * that runner against its real state and machines; any other is previewed as a
- * plan only, from no state, on a hosted runner (no VirtualBox, no machine needed).
+ * plan only, from no state, on a hosted runner (no VirtualBox, no machine needed);
+ * a stack that reads another's outputs (monitoring/) needs a runner where those are.
  * Prints `matrix=JSON` for $GITHUB_OUTPUT.
  */
 import { execFileSync } from "child_process";
@@ -22,21 +23,32 @@ import * as path from "path";
 
 const root = path.resolve(__dirname, "..");
 
-/** A Pulumi project of the repository: its directory and the paths whose change alters its stacks' previews. */
+/**
+ * A Pulumi project of the repository: its directory and the paths (from the
+ * repository's root; a trailing `/` for a directory) whose change alters its
+ * stacks' previews.
+ */
 export interface StackProject {
     dir: string;
     inputs: string[];
 }
 
+/** What every project's program is built from: the cluster's components and templates, the packages, the provider. */
+const SHARED = ["components/", "files/", "package.json", "package-lock.json", "tsconfig.json", "plugins/"];
+
 export const PROJECTS: StackProject[] = [
-    {
-        dir: ".",
-        inputs: ["Pulumi.yaml", "index.ts", "components/", "files/", "package.json", "package-lock.json", "tsconfig.json", "plugins/"],
-    },
+    { dir: ".", inputs: ["Pulumi.yaml", "index.ts", ...SHARED] },
+    { dir: "monitoring", inputs: ["monitoring/", ...SHARED] },
 ];
 
-/** Where stacks run when STACK_RUNNERS does not say: the `local` stack on a self-hosted runner on its host. */
-export const DEFAULT_RUNNERS: Record<string, string[]> = { local: ["self-hosted", "linux", "thesis-local"] };
+/**
+ * Where stacks run when STACK_RUNNERS does not say: the `local` stack, and the
+ * monitoring stack that reads its outputs, on a self-hosted runner on its host.
+ */
+export const DEFAULT_RUNNERS: Record<string, string[]> = {
+    local: ["self-hosted", "linux", "thesis-local"],
+    "monitoring/local": ["self-hosted", "linux", "thesis-local"],
+};
 
 export interface MatrixEntry {
     /** The project's directory, for `work-dir`. */
@@ -66,7 +78,8 @@ export function touchedStacks(changed: string[], repoFiles: string[], projects =
     for (const p of projects) {
         const prefix = p.dir === "." ? "" : `${p.dir}/`;
         const stacks = stacksOf(p.dir, repoFiles);
-        const all = changed.some((f) => p.inputs.some((i) => (i.endsWith("/") ? f.startsWith(prefix + i) : f === prefix + i)));
+        const stackFile = (f: string) => f.startsWith(prefix) && /^Pulumi\.[^/]+\.yaml$/.test(f.slice(prefix.length));
+        const all = changed.some((f) => !stackFile(f) && p.inputs.some((i) => (i.endsWith("/") ? f.startsWith(i) : f === i)));
         for (const s of stacks) {
             if (all || changed.includes(`${prefix}Pulumi.${s}.yaml`)) out.push({ project: p.dir, stack: s });
         }

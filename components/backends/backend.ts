@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, NetworkName } from "../config";
 import { ClusterPlan, MachineNeeds, NodePlan } from "../plan";
+import type { MachineSource } from "./existing/source";
 
 /** What a backend's guests have beyond a plain Debian system. */
 export interface Capabilities {
@@ -27,14 +28,18 @@ export interface Capabilities {
     grantsSystemCalls: boolean;
 }
 
-/** How the machine layer reaches a machine the backend names itself (hosts it did not make). */
+/**
+ * How the machine layer reaches a machine the backend names itself (hosts it
+ * did not make): from the config, or known once another stack's outputs are
+ * read (machinesFrom).
+ */
 export interface Login {
-    host: string;
-    port: number;
-    user: string;
-    hostKey: string;
+    host: pulumi.Input<string>;
+    port: pulumi.Input<number>;
+    user: pulumi.Input<string>;
+    hostKey: pulumi.Input<string>;
     /** The node whose login is the jump host. */
-    proxy?: string;
+    proxy?: pulumi.Input<string | undefined>;
 }
 
 /** One node's machine as a backend made it. */
@@ -61,6 +66,8 @@ export interface BackendContext {
     publicKey: pulumi.Input<string>;
     /** Parent of every resource the backend makes. */
     parent: pulumi.Resource;
+    /** `existing` backend: the stack whose outputs describe the hosts (machinesFrom). */
+    source?: MachineSource;
 }
 
 export interface MachineBackend {

@@ -75,6 +75,11 @@ export function keepalivedConf(plan: ClusterPlan, director: NodePlan): string {
     });
 }
 
+/** HAProxy's own Prometheus endpoint, on each director's internal address. */
+export const HAPROXY_METRICS_PORT = 8405;
+/** Where the monitoring stack runs Prometheus: the nas, this port, its internal address. */
+export const PROMETHEUS_PORT = 9090;
+
 export function haproxyCfg(plan: ClusterPlan, director: NodePlan, statsPassword: string): string {
     const fd = plan.frontDoor;
     const ms = fd.checkIntervalMs;
@@ -85,6 +90,10 @@ export function haproxyCfg(plan: ClusterPlan, director: NodePlan, statsPassword:
         ownAddress: director.external,
         sshPort: fd.sshPort,
         statsPort: fd.statsPort,
+        monitoringPort: fd.monitoringPort,
+        internalAddress: director.address,
+        metricsPort: HAPROXY_METRICS_PORT,
+        prometheus: `${plan.nas.address}:${PROMETHEUS_PORT}`,
         checkInterval: duration(ms),
         fastInterval: duration(Math.round(ms / 2)),
         servers: plan.compute.map((c) => ({ name: c.name, address: c.address })),
@@ -99,5 +108,6 @@ export function nftablesConf(plan: ClusterPlan, director: NodePlan): string {
         internalCidr: plan.networks.internal.cidr,
         sshPort: plan.frontDoor.sshPort,
         statsPort: plan.frontDoor.statsPort,
+        monitoringPort: plan.frontDoor.monitoringPort,
     });
 }

@@ -1,9 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceArgs } from "../machines";
+import { HAPROXY_METRICS_PORT, PROMETHEUS_PORT } from "./configs";
 import { DnsDhcp } from "./dns-dhcp";
 import { HaproxyFarm } from "./haproxy-farm";
 import { NatGateway } from "./nat-gateway";
 import { VrrpPair } from "./vrrp-pair";
+
+/** The `monitoring` output: the cluster's side of a monitoring stack (monitoring/). */
+export interface MonitoringHooks {
+    /** Prometheus from outside, through HAProxy on the external VIP. */
+    url: string;
+    /** Where HAProxy forwards that port: the node (and address) Prometheus must listen on. */
+    prometheus: { node: string; address: string; port: number };
+    /** HAProxy's Prometheus endpoint per director (path /metrics). */
+    haproxyMetrics: Record<string, string>;
+}
 
 /** The cluster's highly available front door: names, VIPs, the SSH farm and NAT. */
 export class FrontDoor extends pulumi.ComponentResource {
@@ -21,6 +32,8 @@ export class FrontDoor extends pulumi.ComponentResource {
     /** `ssh -p PORT user@HOST` lands on a compute node, round robin. */
     public readonly sshEndpoint: { host: string; port: number };
     public readonly statsUrl: string;
+    /** Where a monitoring stack puts Prometheus and what it scrapes of the front door (the `monitoring` output). */
+    public readonly monitoring: MonitoringHooks;
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("thesis-cluster:index:FrontDoor", name, {}, opts);
@@ -43,6 +56,11 @@ export class FrontDoor extends pulumi.ComponentResource {
         const vip = plan.networks.external.vip;
         this.sshEndpoint = { host: vip, port: plan.frontDoor.sshPort };
         this.statsUrl = `http://${vip}:${plan.frontDoor.statsPort}/haproxy?stats`;
+        this.monitoring = {
+            url: `http://${vip}:${plan.frontDoor.monitoringPort}/`,
+            prometheus: { node: plan.nas.name, address: plan.nas.address, port: PROMETHEUS_PORT },
+            haproxyMetrics: Object.fromEntries(plan.directors.map((d) => [d.name, `${d.address}:${HAPROXY_METRICS_PORT}`])),
+        };
         this.registerOutputs({ sshEndpoint: this.sshEndpoint, statsUrl: this.statsUrl });
     }
 }

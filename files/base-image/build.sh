@@ -50,7 +50,7 @@ rm -f "$rootfs/usr/sbin/policy-rc.d"
 systemctl --root="$rootfs" enable systemd-networkd.service ssh.service
 for unit in keepalived haproxy dnsmasq ypbind ypserv yppasswdd ypxfrd nis \
   glusterd glustereventsd nfs-ganesha nfs-ganesha-lock condor rpcbind rpcbind.socket \
-  slurmctld slurmd slurmdbd munge mariadb \
+  slurmctld slurmd slurmdbd munge mariadb prometheus prometheus-node-exporter \
   nftables ipvsadm networking nfs-blkmap nscd e2scrub_reap e2scrub_all.timer \
   xfs_scrub_all.timer apt-daily.timer apt-daily-upgrade.timer man-db.timer fstrim.timer \
   dpkg-db-backup.timer; do

@@ -1,7 +1,9 @@
 import * as fs from "fs";
 import { hostNames } from "../../components/backends";
 import { childrenOf, hostObjects, HostSnapshot, nspawnPid, pidNamespace, processesIn, timed } from "./host";
+import { Monitoring } from "./monitoring";
 import { lab, TempProject } from "./project";
+import { until } from "./probe";
 import { NodeOutput, Ssh } from "./ssh";
 
 // The `local` stack end to end, through the real CLI, language host and provider:
@@ -16,6 +18,8 @@ describe("local stack (systemd-nspawn machines)", () => {
     let before: HostSnapshot;
     let nodes: Record<string, NodeOutput> = {};
     let ssh: Ssh | undefined;
+    // A second project's stack on this one's outputs, from its up to its destroy (three tests below).
+    const monitoring = new Monitoring(project, "e2e-monitoring");
 
     const output = async () => JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json"]));
 
@@ -120,26 +124,18 @@ describe("local stack (systemd-nspawn machines)", () => {
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
     }, 600_000);
 
-    it("serves as existing hosts to a second stack that consumes its outputs", async () => {
-        // Backend `existing`: the same machines, described by this stack's outputs.
+    it("serves as existing hosts to a second stack that reads its outputs (machinesFrom)", async () => {
+        // Backend `existing`: the same machines, found through a StackReference to this stack.
         const other = "e2e-existing";
         const local = project.stackConfig(stack);
-        const out = JSON.parse(await project.ok(["stack", "output", "--stack", stack, "--json", "--show-secrets"]));
-        const byHost = Object.fromEntries(Object.entries(nodes).map(([name, n]) => [n.ssh.host, name]));
-        await project.initStackWith(other, {
-            ...local,
-            backend: "existing",
-            nodes: (local.nodes as { name: string }[]).map((n) => {
-                const o = nodes[n.name];
-                const ssh = { host: o.ssh.host, hostKey: o.hostKey, ...(o.ssh.proxy ? { proxy: byHost[o.ssh.proxy.host] } : {}) };
-                return { ...n, ssh };
-            }),
-        });
-        await project.setSecret(other, "sshPrivateKey", out.adminPrivateKey);
+        await project.initStackWith(other, { ...local, backend: "existing", machinesFrom: stack });
         try {
             await project.ok(["up", "--stack", other, "--yes", "--skip-preview"]);
-            const states = JSON.parse(await project.ok(["stack", "output", "--stack", other, "--json", "nodes"]));
-            expect(Object.values(states).map((n) => (n as NodeOutput).state)).toEqual(Array(10).fill("running"));
+            const states: Record<string, NodeOutput> = JSON.parse(await project.ok(["stack", "output", "--stack", other, "--json", "nodes"]));
+            expect(Object.values(states).map((n) => n.state)).toEqual(Array(10).fill("running"));
+            // Reached where this stack says, pinning its host keys, with its key (no key in the second stack's config).
+            for (const [name, n] of Object.entries(nodes)) expect([name, states[name].ssh, states[name].hostKey]).toEqual([name, n.ssh, n.hostKey]);
+            expect(project.stackConfig(other)).not.toHaveProperty("sshPrivateKey");
             await project.ok(["preview", "--stack", other, "--expect-no-changes"]);
         } finally {
             // The second stack borrowed the first one's machines: it is forgotten,
@@ -153,6 +149,28 @@ describe("local stack (systemd-nspawn machines)", () => {
         expect(drift.code).not.toBe(0);
         expect(drift.stdout).toMatch(/~\s+cluster:remote:Command\s+haproxy-cluster1\s+update\s+\[diff: ~observed\]/);
         await project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]);
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 600_000);
+
+    it("carries a monitoring stack built on its outputs (StackReference): every target UP, Prometheus behind its login on the VIP", async () => {
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+        await monitoring.up(`organization/thesis-cluster/${stack}`);
+        const upAfter = await monitoring.allUp();
+        const targets = await monitoring.targets();
+        expect(targets.filter((t) => t.labels.job === "node").map((t) => t.labels.node).sort()).toEqual(Object.keys(nodes).sort());
+        expect(targets.filter((t) => t.labels.job === "haproxy").map((t) => t.labels.node).sort()).toEqual(["cluster1", "master2"]);
+        expect((await monitoring.get("/api/v1/targets", false)).status).toBe(401);
+        // The collectors' state: the VIPs on the MASTER, every brick online, the pool's four execute nodes.
+        const query = async (q: string) =>
+            (await monitoring.api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(q)}`)).result;
+        await until(async () => (await query("thesis_condor_execute_nodes == 4")).length === 2, 60_000, 1000);
+        expect((await query("thesis_vip_held == 1")).map((r) => `${r.metric.node} ${r.metric.vip}`).sort()).toEqual([`cluster1 ${lab("external", 200)}`, `cluster1 ${lab("internal", 200)}`].sort());
+        const bricks = await query("min by (volume, brick) (thesis_gluster_brick_online)");
+        expect(bricks.length).toBe(6);
+        expect(bricks.every((b) => b.value[1] === "1")).toBe(true);
+        expect(await monitoring.alerts()).toEqual([]);
+        console.log(`monitoring: ${targets.length} targets UP ${upAfter.toFixed(0)} s after its up`);
+        // Nothing of the cluster's changed: the monitoring stack writes files and units of its own.
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
     }, 600_000);
 
@@ -171,11 +189,17 @@ describe("local stack (systemd-nspawn machines)", () => {
         expect(orphan.stdout + orphan.stderr).toMatch(/machine cluster3 runs without its systemd-nspawn/);
         // Then a hard power-off: the guest's init too, no clean halt.
         for (const p of guestInit) process.kill(p, "SIGKILL");
+        const poweredOff = Date.now();
         await new Promise((r) => setTimeout(r, 1000));
 
         const preview = await project.pulumi(["preview", "--stack", stack, "--expect-no-changes"]);
         expect(preview.code).not.toBe(0);
         expect(preview.stdout).toMatch(/~\s+cluster:nspawn:Machine\s+cluster3\s+update\s+\[diff: ~running\]/);
+        // The monitoring stack sees it DOWN and fires its alert.
+        await until(async () => (await monitoring.alerts()).some((a) => a.labels.alertname === "ComputeNodeDown" && a.labels.node === "cluster3" && a.state === "firing"), 120_000, 1000);
+        const down = (Date.now() - poweredOff) / 1000;
+        expect((await monitoring.targets()).filter((t) => t.health !== "up").map((t) => `${t.labels.job} ${t.labels.node}`)).toEqual(["node cluster3"]);
+        console.log(`monitoring: ComputeNodeDown firing for cluster3 by ${down.toFixed(0)} s after its power-off (two previews in between)`);
 
         await timed("repair up", times, () => project.ok(["up", "--stack", stack, "--yes", "--skip-preview"]));
         const again = await ssh!.run(nodes.cluster3, `${bootId}; cat /proc/1/stat | cut -d' ' -f22; systemctl is-system-running --wait || true`);
@@ -183,6 +207,20 @@ describe("local stack (systemd-nspawn machines)", () => {
         // A new boot (the guest's PID 1 started again), with the same identity.
         expect(again.split("\n")[1]).not.toBe(first.split("\n")[1]);
         await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+    }, 600_000);
+
+    it("destroys the monitoring stack and leaves the cluster as it was", async () => {
+        await monitoring.allUp();
+        await monitoring.destroy();
+        await project.ok(["preview", "--stack", stack, "--expect-no-changes"]);
+        for (const [name, n] of Object.entries(nodes)) {
+            const left = await ssh!.run(
+                n,
+                "systemctl is-active prometheus-node-exporter prometheus thesis-monitoring-state.timer | sort -u | paste -sd,; " +
+                    "ls -d /etc/systemd/system/*thesis-monitoring* /etc/systemd/system/prometheus*.d /etc/prometheus/thesis-cluster* /var/lib/prometheus/thesis-cluster /var/lib/prometheus/node-exporter/thesis-* /usr/local/lib/thesis-monitoring 2>/dev/null | wc -l",
+            );
+            expect([name, left.trim()]).toEqual([name, "inactive\n0"]);
+        }
     }, 600_000);
 
     it("destroys everything, and returns only then: no bridge, namespace, mount, loop device, cgroup or process left", async () => {

@@ -18,6 +18,8 @@ const projectFiles = [
     "components",
     "files",
     "plugins/VERSION",
+    // The second project, built on the first one's stacks (tests/e2e/monitoring.ts).
+    "monitoring",
 ];
 
 /**

@@ -71,11 +71,11 @@ describe("security (docs/security.md)", () => {
         }
     }, 120_000);
 
-    it("shows the external network only SSH, the front door and the stats page", async () => {
-        const targets = { [lab("external", 101)]: [22, 9000], [lab("external", 102)]: [22, 9000], [out.vips.external]: [22, 2000, 9000] };
+    it("shows the external network only SSH, the front door, the stats page and the monitoring port", async () => {
+        const targets = { [lab("external", 101)]: [22, 9000], [lab("external", 102)]: [22, 9000], [out.vips.external]: [22, 2000, 9000, 9090] };
         // What the table says the external side reaches on a director: the same ports.
         const external = portTable().filter((r) => r.role === "director" && r.external && r.proto === "tcp").map((r) => Number(r.port));
-        expect([...new Set(external)].sort((a, b) => a - b)).toEqual([22, 2000, 9000]);
+        expect([...new Set(external)].sort((a, b) => a - b)).toEqual([22, 2000, 9000, 9090]);
         const t0 = Date.now();
         const scan = await scanTcp(Object.keys(targets));
         figures.tcpScan =
@@ -84,8 +84,8 @@ describe("security (docs/security.md)", () => {
         for (const [h, want] of Object.entries(targets)) {
             expect([h, scan[h].open]).toEqual([h, want]);
             // Every other port is dropped without an answer, but for the firewall's
-            // open ports where nothing listens on that address (2000 off the VIP).
-            expect([h, scan[h].closed.filter((p) => ![22, 2000, 9000].includes(p))]).toEqual([h, []]);
+            // open ports where nothing listens on that address (2000 and 9090 off the VIP).
+            expect([h, scan[h].closed.filter((p) => ![22, 2000, 9000, 9090].includes(p))]).toEqual([h, []]);
         }
         // UDP: rpcbind, ypbind and dnsmasq answer on the internal side, and not one datagram from outside.
         const ypbindPort = Number((await ssh.run(out.nodes.cluster2, `rpcinfo -p ${lab("internal", 1)} | awk '$1 == 100007 && $3 == "udp" {print $4; exit}'`)).trim());

@@ -38,7 +38,7 @@ describe("stack config", () => {
     it("refuses keys of its namespace that nothing reads, naming the key and the known ones", () => {
         const problems = unknownKeyProblems(["thesis-cluster:nodes", "thesis-cluster:frontdoor", "thesis-cluster:condr", "thesis-cluster:sshPrivateKey", "cluster:other", "aws:region"]);
         expect(problems).toHaveLength(2);
-        expect(problems[0]).toMatch(/^thesis-cluster:condr: unknown key; the known keys are backend, networks, .*condor.*sshPrivateKey$/);
+        expect(problems[0]).toMatch(/^thesis-cluster:condr: unknown key; the known keys are backend, machinesFrom, networks, .*condor.*sshPrivateKey$/);
         expect(problems[1]).toMatch(/^thesis-cluster:frontdoor: unknown key \(did you mean thesis-cluster:frontDoor\?\); the known keys are /);
         expect(unknownKeyProblems(Object.keys(stackConfig("lab")).map((k) => `thesis-cluster:${k}`))).toEqual([]);
     });
@@ -151,9 +151,22 @@ describe("stack config", () => {
     it("needs ssh endpoints with the existing backend, and only there", () => {
         const msgs = problems(variant((c) => { c.backend = "existing"; }));
         expect(msgs).toHaveLength(10);
-        expect(msgs[0]).toBe('thesis-cluster:nodes[0].ssh: (unset) is required with backend "existing": how to reach cluster1');
+        expect(msgs[0]).toBe('thesis-cluster:nodes[0].ssh: (unset) is required with backend "existing" (or thesis-cluster:machinesFrom): how to reach cluster1');
         expect(problems(variant((c) => { c.nodes[0].ssh = { host: "h", hostKey: KEY }; }))).toEqual([
             `thesis-cluster:nodes[0].ssh: {"host":"h","hostKey":"${KEY}"} is only used with backend "existing" (backend is "nspawn")`,
+        ]);
+    });
+
+    it("takes the existing hosts from another stack (machinesFrom) instead of nodes[].ssh, and only with backend existing", () => {
+        const cfg = parseClusterConfig(variant((c) => { c.backend = "existing"; c.machinesFrom = "organization/thesis-cluster/local"; }));
+        expect(cfg.machinesFrom).toBe("organization/thesis-cluster/local");
+        expect(cfg.nodes.every((n) => n.ssh === undefined)).toBe(true);
+        expect(problems(variant((c) => (c.machinesFrom = "local")))).toEqual(['thesis-cluster:machinesFrom: "local" is only used with backend "existing" (backend is "nspawn")']);
+        expect(problems(variant((c) => { c.backend = "existing"; c.machinesFrom = "a/b/c/d"; }))).toEqual([
+            'thesis-cluster:machinesFrom: "a/b/c/d" must be a stack name: STACK (of this project) or ORGANIZATION/PROJECT/STACK',
+        ]);
+        expect(problems(variant((c) => { c.backend = "existing"; c.machinesFrom = "local"; c.nodes[1].ssh = { host: "h", hostKey: KEY }; }))).toEqual([
+            `thesis-cluster:nodes[1].ssh: {"host":"h","hostKey":"${KEY}"} is not used with machinesFrom: master2 is reached as stack local says`,
         ]);
     });
 
@@ -192,6 +205,7 @@ describe("stack config", () => {
             domain: "cluster",
             sshPort: 2000,
             statsPort: 9000,
+            monitoringPort: 9090,
             checkIntervalMs: 1000,
             vrrp: { priorities: [101, 100], advertInterval: 0.2, routerIds: { internal: 52, external: 51 } },
             pxe: false,
@@ -205,6 +219,9 @@ describe("stack config", () => {
             "thesis-cluster:frontDoor.vrrp.routerIds.external: 7 must differ from the internal instance's router id",
             "thesis-cluster:frontDoor.statsPort: 2000 must differ from frontDoor.sshPort",
             'thesis-cluster:frontDoor.dnsUpstream[0]: "dns" is not an IPv4 address',
+        ]);
+        expect(problems(variant((c) => (c.frontDoor = { monitoringPort: 9000 })))).toEqual([
+            "thesis-cluster:frontDoor.monitoringPort: 9000 must differ from frontDoor.sshPort and frontDoor.statsPort",
         ]);
         expect(problems(variant((c) => (c.frontDoor = { vrrp: { advertInterval: 0 } })))).toEqual([
             "thesis-cluster:frontDoor.vrrp.advertInterval: 0 Too small: expected number to be >=0.01",

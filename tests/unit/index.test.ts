@@ -27,7 +27,7 @@ describe("program", () => {
         const nas = program.nodes.nas;
         expect(nas.role).toBe("nas");
         expect(nas.addresses).toEqual({ internal: "10.0.100.100" });
-        expect(nas.ssh).toEqual({
+        expect(await valueOf(nas.ssh)).toEqual({
             host: "10.0.100.100",
             port: 22,
             user: "root",
@@ -35,7 +35,7 @@ describe("program", () => {
         });
         expect(await valueOf(nas.hostKey)).toBe("ssh-ed25519 HOSTnas");
         expect(await valueOf(nas.state)).toBe("running");
-        expect(program.nodes.master2.ssh).toEqual({ host: "192.168.1.102", port: 22, user: "root" });
+        expect(await valueOf(program.nodes.master2.ssh)).toEqual({ host: "192.168.1.102", port: 22, user: "root" });
         expect(program.vips).toEqual({ internal: "10.0.100.200", external: "192.168.1.200" });
     });
 

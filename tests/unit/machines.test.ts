@@ -1,6 +1,7 @@
 import { parseClusterConfig } from "../../components/config";
 import { hostNames } from "../../components/backends";
 import { basePackages } from "../../components/backends/nspawn";
+import { loginFrom, MachineSource, SourceNode, sourceStackName } from "../../components/backends/existing/source";
 import { MachineLayer } from "../../components/machines";
 import { clusterPlan, macOf } from "../../components/plan";
 import { installMocks, Registered, valueOf } from "./mocks";
@@ -150,7 +151,7 @@ describe("MachineLayer (existing hosts)", () => {
             hostKeys: [`${KEY} cluster2`],
             proxy: { host: "cluster1.lab", port: 2222, user: "admin", privateKey: "OWN", hostKeys: [`${KEY} cluster1`] },
         });
-        expect(layer.machines.cluster2.endpoint).toEqual({
+        expect(await valueOf(layer.machines.cluster2.endpoint)).toEqual({
             host: "cluster2.lab",
             port: 2222,
             user: "admin",
@@ -158,5 +159,68 @@ describe("MachineLayer (existing hosts)", () => {
         });
         expect(await valueOf(layer.machines.san1.devices)).toEqual(["/dev/sdb", "/dev/sdc"]);
         expect(layer.networks.internal).toEqual({ cidr: "10.0.100.0/24" });
+    });
+});
+
+describe("MachineLayer (existing hosts from another stack: machinesFrom)", () => {
+    const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMeWQ82a3AerXhZK9NhfHt+tejVNMGZZ6B7Heu42Ut/D";
+    // The source stack's `nodes` output as index.ts writes it: directors straight, the others through cluster1.
+    const sourceNodes: Record<string, SourceNode> = Object.fromEntries(
+        cfg.nodes.map((n) => {
+            const direct = n.addresses.external !== undefined;
+            const host = n.addresses.external ?? n.addresses.internal;
+            return [n.name, { addresses: n.addresses, ssh: { host, port: 22, user: "root", ...(direct ? {} : { proxy: { host: "192.168.1.101", port: 22, user: "root" } }) }, hostKey: `${KEY} ${n.name}` }];
+        }),
+    );
+    let seen: Registered[];
+    let layer: MachineLayer;
+    let source: MachineSource;
+
+    beforeAll(() => {
+        const raw = structuredClone(stackConfig("local")) as Record<string, unknown>;
+        raw.backend = "existing";
+        raw.machinesFrom = "local";
+        seen = installMocks({ "cluster:remote:Command": { stdout: "running\n" } }, "borrower", (args) =>
+            args.type === "pulumi:pulumi:StackReference" && args.name === "machines-from" ? { outputs: { nodes: sourceNodes, adminPrivateKey: "SOURCE-KEY" } } : {},
+        );
+        const existing = parseClusterConfig(raw);
+        source = new MachineSource(existing.machinesFrom!);
+        layer = new MachineLayer("cluster", { cfg: existing, plan: clusterPlan(existing), stack: "borrower", privateKey: source.privateKey, publicKey: "unused", source });
+    });
+
+    it("reads the source stack by its full name, and logs in with its key to its machines, through its jump host", async () => {
+        expect(source.name).toBe("organization/thesis-cluster/local");
+        const ref = seen.find((r) => r.type === "pulumi:pulumi:StackReference" && r.name === "machines-from")!;
+        expect(ref.inputs.name).toBe("organization/thesis-cluster/local");
+        expect(await valueOf(layer.machines.cluster3.connection)).toEqual({
+            host: "10.0.100.3",
+            port: 22,
+            user: "root",
+            privateKey: "SOURCE-KEY",
+            hostKeys: [`${KEY} cluster3`],
+            proxy: { host: "192.168.1.101", port: 22, user: "root", privateKey: "SOURCE-KEY", hostKeys: [`${KEY} cluster1`] },
+        });
+        expect(await valueOf(layer.machines.cluster3.endpoint)).toEqual({ host: "10.0.100.3", port: 22, user: "root", proxy: { host: "192.168.1.101", port: 22, user: "root" } });
+        expect(await valueOf(layer.machines.master2.endpoint)).toEqual({ host: "192.168.1.102", port: 22, user: "root" });
+        expect(await valueOf(layer.machines.nas.hostKey)).toBe(`${KEY} nas`);
+        expect(seen.filter((r) => r.type.startsWith("cluster:nspawn:"))).toEqual([]);
+    });
+
+    it("refuses a node the source lacks, an address that differs, and a jump host that is none of its nodes, naming the key", () => {
+        const spec = cfg.nodes[2];
+        expect(() => loginFrom("o/p/s", undefined, spec, 2)).toThrow("thesis-cluster:machinesFrom: stack o/p/s has no `nodes` output (is it up?)");
+        expect(() => loginFrom("o/p/s", { cluster1: sourceNodes.cluster1 }, spec, 2)).toThrow("thesis-cluster:machinesFrom: stack o/p/s has no node cluster2 (it has cluster1)");
+        const moved = { ...sourceNodes, cluster2: { ...sourceNodes.cluster2, addresses: { internal: "10.0.100.99" } } };
+        expect(() => loginFrom("o/p/s", moved, spec, 2)).toThrow('thesis-cluster:nodes[2].addresses.internal: "10.0.100.2" is not cluster2\'s address in stack o/p/s (10.0.100.99)');
+        const lost = { ...sourceNodes, cluster2: { ...sourceNodes.cluster2, ssh: { ...sourceNodes.cluster2.ssh, proxy: { host: "gw", port: 22, user: "root" } } } };
+        expect(() => loginFrom("o/p/s", lost, spec, 2)).toThrow("thesis-cluster:machinesFrom: stack o/p/s reaches cluster2 through gw:22, which is none of its directly reached nodes");
+        expect(loginFrom("o/p/s", sourceNodes, spec, 2)).toEqual({ host: "10.0.100.2", port: 22, user: "root", hostKey: `${KEY} cluster2`, proxy: "cluster1" });
+    });
+
+    it("names a bare stack as one of this project's", () => {
+        expect(sourceStackName("local", "org", "proj")).toBe("org/proj/local");
+        expect(sourceStackName("other/local", "org", "proj")).toBe("org/other/local");
+        expect(sourceStackName("a/b/c", "org", "proj")).toBe("a/b/c");
+        expect(() => new MachineSource("borrower")).toThrow('thesis-cluster:machinesFrom: "borrower" is this stack itself');
     });
 });

@@ -8,7 +8,7 @@ export const PROVIDER_OUTPUTS = {
     "cluster:index:SshKeyPair": { publicKey: "ssh-ed25519 AAAA test", privateKey: "PRIVATE" },
     "cluster:nspawn:BaseImage": { path: "/var/cache/thesis-cluster/images/trixie-0123456789abcdef/rootfs" },
     "cluster:remote:Command": { stdout: "running\n" },
-    "cluster:index:RandomSecret": { value: "generated", sha512Crypt: "$6$salt$hash" },
+    "cluster:index:RandomSecret": { value: "generated", sha512Crypt: "$6$salt$hash", bcrypt: "$2a$10$hash" },
 };
 
 /** The extra disks' names a machine backend reports: /dev/sdb, /dev/sdc, … one per disk of its inputs. */

@@ -9,10 +9,14 @@ describe("touched-stacks: which stacks a pull request's preview covers", () => {
         expect(stacksOf("monitoring", files)).toEqual(["mon"]);
     });
 
-    it("previews every stack when the program, its templates, packages or the provider change", () => {
-        for (const f of ["index.ts", "components/jobs/slurm.ts", "files/slurm/slurm.conf.mustache", "package-lock.json", "plugins/internal/remote/command.go", "Pulumi.yaml"]) {
-            expect([f, touchedStacks([f], files)]).toEqual([f, [{ project: ".", stack: "lab" }, { project: ".", stack: "local" }]]);
+    it("previews every stack of a project when its program, its templates, packages or the provider change", () => {
+        const cluster = [{ project: ".", stack: "lab" }, { project: ".", stack: "local" }];
+        for (const f of ["index.ts", "Pulumi.yaml"]) expect([f, touchedStacks([f], files)]).toEqual([f, cluster]);
+        // The monitoring project is built from the cluster's components too.
+        for (const f of ["components/jobs/slurm.ts", "files/slurm/slurm.conf.mustache", "package-lock.json", "plugins/internal/remote/command.go"]) {
+            expect([f, touchedStacks([f], files)]).toEqual([f, [...cluster, { project: "monitoring", stack: "mon" }]]);
         }
+        expect(touchedStacks(["monitoring/watch.ts"], files)).toEqual([{ project: "monitoring", stack: "mon" }]);
     });
 
     it("previews just the stack whose file changed", () => {
@@ -23,13 +27,15 @@ describe("touched-stacks: which stacks a pull request's preview covers", () => {
         expect(touchedStacks(["docs/ci.md", "README.md", "tests/unit/plan.test.ts", "bench/index.ts", "scripts/test", ".github/workflows/preview.yml"], files)).toEqual([]);
     });
 
-    it("keeps a project's inputs to its own directory", () => {
+    it("previews a project's stacks for its own files and the components it shares, and a stack for its file", () => {
         const projects = [
-            { dir: ".", inputs: ["index.ts"] },
-            { dir: "monitoring", inputs: ["index.ts"] },
+            { dir: ".", inputs: ["index.ts", "components/"] },
+            { dir: "monitoring", inputs: ["monitoring/", "components/"] },
         ];
         expect(touchedStacks(["monitoring/index.ts"], files, projects)).toEqual([{ project: "monitoring", stack: "mon" }]);
         expect(touchedStacks(["index.ts"], files, projects)).toEqual([{ project: ".", stack: "lab" }, { project: ".", stack: "local" }]);
+        expect(touchedStacks(["monitoring/Pulumi.mon.yaml"], files, projects)).toEqual([{ project: "monitoring", stack: "mon" }]);
+        expect(touchedStacks(["components/plan.ts"], files, projects).map((s) => s.project)).toEqual([".", ".", "monitoring"]);
     });
 
     it("runs a stack with a runner against its real state there, any other as a plan on a hosted runner", () => {
@@ -37,6 +43,9 @@ describe("touched-stacks: which stacks a pull request's preview covers", () => {
         expect(m).toEqual([
             { project: ".", stack: "lab", mode: "plan", runsOn: "ubuntu-latest" },
             { project: ".", stack: "local", mode: "state", runsOn: ["self-hosted", "linux", "thesis-local"] },
+        ]);
+        expect(matrixOf([{ project: "monitoring", stack: "local" }], DEFAULT_RUNNERS)).toEqual([
+            { project: "monitoring", stack: "local", mode: "state", runsOn: ["self-hosted", "linux", "thesis-local"] },
         ]);
         expect(matrixOf([{ project: "monitoring", stack: "mon" }], parseRunners('{"monitoring/mon": "thesis-local"}'))).toEqual([
             { project: "monitoring", stack: "mon", mode: "state", runsOn: ["thesis-local"] },

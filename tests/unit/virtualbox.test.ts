@@ -1,5 +1,5 @@
 import { bootsFromNetwork } from "../../components/backends/virtualbox/seed";
-import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig } from "./mocks";
+import { installMocks, mockDevices, PROVIDER_OUTPUTS, Registered, remoteCommandsGolden, registered, useStackConfig, valueOf } from "./mocks";
 import { planOf, stackConfig } from "./stackfiles";
 
 /** Secret inputs arrive wrapped in the mocks. */
@@ -61,7 +61,7 @@ describe("program on the virtualbox backend (lab stack)", () => {
         ]);
     });
 
-    it("seeds each VM with its networkd files, its own pinned host key and the stack's key", () => {
+    it("seeds each VM with its networkd files, its own pinned host key and the stack's key", async () => {
         const vm = of("cluster:vbox:Machine").find((r) => r.name === "cluster3")!;
         const userData = plain(vm.inputs.userData);
         expect(userData).toMatch(/^#cloud-config\n/);
@@ -73,7 +73,7 @@ describe("program on the virtualbox backend (lab stack)", () => {
         const hostKeys = of("cluster:index:SshKeyPair").map((r) => r.name);
         expect(hostKeys).toContain("cluster3-host-key");
         expect(hostKeys).toHaveLength(11); // the stack's key and one host key per VM
-        expect(program.nodes.cluster3.ssh).toEqual({ host: "10.0.100.3", port: 22, user: "root", proxy: { host: "192.168.1.101", port: 22, user: "root" } });
+        expect(await valueOf(program.nodes.cluster3.ssh)).toEqual({ host: "10.0.100.3", port: 22, user: "root", proxy: { host: "192.168.1.101", port: 22, user: "root" } });
     });
 
     it("converges the same services as the local stack: only the machine layer differs", () => {

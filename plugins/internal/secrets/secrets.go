@@ -14,6 +14,7 @@ import (
 
 	"github.com/GehirnInc/crypt/sha512_crypt"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -33,6 +34,11 @@ type RandomSecretState struct {
 	// Sha512Crypt is Value hashed for /etc/shadow ($6$, random salt), so a
 	// password reaches a machine only as a hash.
 	Sha512Crypt string `pulumi:"sha512Crypt" provider:"secret"`
+	// Bcrypt is Value hashed with bcrypt (random salt), for HTTP basic auth
+	// files that take only bcrypt (Prometheus's web config). Empty for a value
+	// longer than bcrypt takes (72 bytes: keys, not passwords) and for a
+	// secret made by a provider before it had this field.
+	Bcrypt string `pulumi:"bcrypt,optional" provider:"secret"`
 }
 
 // Annotate documents the resource in the provider schema.
@@ -72,6 +78,11 @@ func (RandomSecret) Create(
 	if state.Sha512Crypt, err = ShadowHash(v); err != nil {
 		return infer.CreateResponse[RandomSecretState]{}, err
 	}
+	if len(v) <= 72 {
+		if state.Bcrypt, err = BcryptHash(v); err != nil {
+			return infer.CreateResponse[RandomSecretState]{}, err
+		}
+	}
 	id, err := RandomString(8)
 	return infer.CreateResponse[RandomSecretState]{ID: id, Output: state}, err
 }
@@ -79,6 +90,12 @@ func (RandomSecret) Create(
 // ShadowHash hashes a password with SHA-512 crypt and a random salt.
 func ShadowHash(password string) (string, error) {
 	return sha512_crypt.New().Generate([]byte(password), nil)
+}
+
+// BcryptHash hashes a password with bcrypt at the default cost and a random salt.
+func BcryptHash(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(h), err
 }
 
 // SshKeyPair is an ed25519 key pair in OpenSSH format.

@@ -1,11 +1,14 @@
 package secrets
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/GehirnInc/crypt/sha512_crypt"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -76,5 +79,43 @@ func TestShadowHashVerifies(t *testing.T) {
 	}
 	if h2, _ := ShadowHash("s3cret"); h2 == h {
 		t.Fatal("the salt must be random")
+	}
+}
+
+func TestBcryptHashVerifies(t *testing.T) {
+	h, err := BcryptHash("s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$2a$10$") {
+		t.Fatalf("not a bcrypt hash at cost 10: %q", h)
+	}
+	if err := bcrypt.CompareHashAndPassword([]byte(h), []byte("s3cret")); err != nil {
+		t.Fatalf("hash does not verify: %v", err)
+	}
+	if err := bcrypt.CompareHashAndPassword([]byte(h), []byte("other")); err == nil {
+		t.Fatal("a wrong password verifies")
+	}
+	if h2, _ := BcryptHash("s3cret"); h2 == h {
+		t.Fatal("the salt must be random")
+	}
+}
+
+func TestRandomSecretBcryptOnlyWhereItFits(t *testing.T) {
+	for _, n := range []int{24, 72, 73, 128} {
+		resp, err := RandomSecret{}.Create(context.Background(), infer.CreateRequest[RandomSecretArgs]{Inputs: RandomSecretArgs{Length: n}})
+		if err != nil {
+			t.Fatalf("length %d: %v", n, err)
+		}
+		s := resp.Output
+		if n > 72 {
+			if s.Bcrypt != "" {
+				t.Fatalf("length %d: a bcrypt hash of a value bcrypt cuts short", n)
+			}
+			continue
+		}
+		if err := bcrypt.CompareHashAndPassword([]byte(s.Bcrypt), []byte(s.Value)); err != nil {
+			t.Fatalf("length %d: bcrypt hash does not verify the value: %v", n, err)
+		}
 	}
 }
