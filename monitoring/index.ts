@@ -54,7 +54,7 @@ export = async () => {
         slurmCluster: await read(ref, stack, "slurmCluster"),
     };
     const privateKey = pulumi.secret(await read<string>(ref, stack, "adminPrivateKey"));
-    const connections = connectionsFrom(stack, c.nodes, privateKey);
+    const connections = connectionsFrom(stack, c.nodes, privateKey, `${NAMESPACE}:clusterStack`);
 
     // Each machine answers before anything is put on it; its steps are grouped under it.
     const targets: Record<string, StepTarget> = {};

@@ -5,15 +5,11 @@
  * keepalived, the HTCondor pool, Slurm, Gluster bricks) for node-exporter's
  * textfile collector. Pure functions; monitoring/index.ts puts them on the machines.
  */
+import type { SourceNode } from "../components/backends/existing/source";
 import { render } from "../components/render";
 
 /** A node as the cluster stack's `nodes` output has it (docs/consumers.md). */
-export interface ClusterNode {
-    role?: string;
-    addresses: { internal: string; external?: string };
-    ssh: { host: string; port: number; user: string; proxy?: { host: string; port: number; user: string } };
-    hostKey: string;
-}
+export type ClusterNode = SourceNode;
 
 /** The cluster stack's outputs this stack reads. */
 export interface ClusterView {

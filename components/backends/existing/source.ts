@@ -49,23 +49,26 @@ export function loginFrom(
     return { host: n.ssh.host, port: n.ssh.port, user: n.ssh.user, hostKey: n.hostKey, proxy: jumpOf(source, nodes, spec.name) };
 }
 
-/** The node of the source stack that `name` is reached through (its `ssh.proxy` endpoint), if any. */
-export function jumpOf(source: string, nodes: Record<string, SourceNode>, name: string): string | undefined {
+/**
+ * The node of the source stack that `name` is reached through (its `ssh.proxy`
+ * endpoint), if any; an error names `key`, the config key that named the source.
+ */
+export function jumpOf(source: string, nodes: Record<string, SourceNode>, name: string, key = `${NAMESPACE}:machinesFrom`): string | undefined {
     const p = nodes[name].ssh.proxy;
     if (p === undefined) return undefined;
     const jump = Object.keys(nodes).find((m) => nodes[m].ssh.proxy === undefined && nodes[m].ssh.host === p.host && nodes[m].ssh.port === p.port);
     if (jump === undefined) {
-        throw new pulumi.RunError(`${NAMESPACE}:machinesFrom: stack ${source} reaches ${name} through ${p.host}:${p.port}, which is none of its directly reached nodes`);
+        throw new pulumi.RunError(`${key}: stack ${source} reaches ${name} through ${p.host}:${p.port}, which is none of its directly reached nodes`);
     }
     return jump;
 }
 
 /** How to reach each of the source stack's nodes with its key, host keys pinned, jump hosts as it says. */
-export function connectionsFrom(source: string, nodes: Record<string, SourceNode>, privateKey: pulumi.Input<string>): Record<string, pulumi.Output<Connection>> {
+export function connectionsFrom(source: string, nodes: Record<string, SourceNode>, privateKey: pulumi.Input<string>, key: string): Record<string, pulumi.Output<Connection>> {
     const hop = (n: SourceNode): Hop => ({ host: n.ssh.host, port: n.ssh.port, user: n.ssh.user, privateKey, hostKeys: [n.hostKey] });
     return Object.fromEntries(
         Object.keys(nodes).map((name) => {
-            const jump = jumpOf(source, nodes, name);
+            const jump = jumpOf(source, nodes, name, key);
             return [name, pulumi.output<Connection>(jump === undefined ? hop(nodes[name]) : { ...hop(nodes[name]), proxy: hop(nodes[jump]) })];
         }),
     );
